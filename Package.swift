@@ -1,0 +1,88 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Module map (one module per external system):
+/// - `StatSinkModel`: metric snapshot values; no dependencies.
+/// - `StatSinkProtobuf`: Swift generated from `proto/` by `tools/generate-protos` (committed).
+/// - `StatSinkCodec`: snapshot → Kafka message values (JSON, PROTOBUF), batching, key and headers.
+/// - `StatSinkConfig`: the Envoy-shaped YAML configuration (Yams) and its validation.
+/// - `CRdKafka` / `StatSinkKafka`: librdkafka.
+/// - `StatSink`: orchestration; the only module that knows the whole row lifecycle.
+/// - `StatSinkTestKit`: snapshot generators shared by tests and benchmarks.
+/// - `statsink`: the command line, a thin shell over the library modules.
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "kafka-stat-sink",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "StatSinkModel", targets: ["StatSinkModel"]),
+        .library(name: "StatSinkCodec", targets: ["StatSinkCodec"]),
+        .library(name: "StatSinkConfig", targets: ["StatSinkConfig"]),
+        .library(name: "StatSinkKafka", targets: ["StatSinkKafka"]),
+        .library(name: "StatSink", targets: ["StatSink"]),
+        .library(name: "StatSinkTestKit", targets: ["StatSinkTestKit"]),
+        .executable(name: "statsink", targets: ["statsink"]),
+        .executable(name: "statsink-bench", targets: ["StatSinkBenchmarks"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        .target(name: "StatSinkModel", swiftSettings: strictSettings),
+        .target(
+            name: "StatSinkProtobuf",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: strictSettings
+        ),
+        .target(name: "StatSinkCodec", dependencies: ["StatSinkModel"], swiftSettings: strictSettings),
+        .target(
+            name: "StatSinkConfig",
+            dependencies: ["StatSinkModel", "StatSinkCodec", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strictSettings
+        ),
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        .target(name: "StatSinkKafka", dependencies: ["CRdKafka"], swiftSettings: strictSettings),
+        .target(
+            name: "StatSink",
+            dependencies: ["StatSinkModel", "StatSinkCodec", "StatSinkConfig", "StatSinkKafka"],
+            swiftSettings: strictSettings
+        ),
+        .target(name: "StatSinkTestKit", dependencies: ["StatSinkModel"], swiftSettings: strictSettings),
+        .executableTarget(
+            name: "statsink",
+            dependencies: ["StatSink", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "StatSinkBenchmarks",
+            dependencies: ["StatSinkModel", "StatSinkCodec", "StatSinkProtobuf", "StatSinkTestKit"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(name: "StatSinkModelTests", dependencies: ["StatSinkModel"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "StatSinkCodecTests",
+            dependencies: ["StatSinkModel", "StatSinkCodec", "StatSinkProtobuf", "StatSinkTestKit"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "StatSinkConfigTests",
+            dependencies: ["StatSinkConfig", "StatSinkModel"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "StatSinkTests",
+            dependencies: ["StatSink", "StatSinkConfig", "StatSinkKafka"],
+            swiftSettings: strictSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
