@@ -56,7 +56,11 @@ let package = Package(
             dependencies: ["StatSinkModel", "StatSinkCodec", "StatSinkConfig", "StatSinkKafka"],
             swiftSettings: strictSettings
         ),
-        .target(name: "StatSinkTestKit", dependencies: ["StatSinkModel"], swiftSettings: strictSettings),
+        .target(
+            name: "StatSinkTestKit",
+            dependencies: ["StatSinkModel", "StatSinkCodec", "StatSinkProtobuf"],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "statsink",
             dependencies: ["StatSink", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -75,7 +79,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StatSinkConfigTests",
-            dependencies: ["StatSinkConfig", "StatSinkModel"],
+            dependencies: ["StatSinkConfig", "StatSinkModel", "StatSinkCodec"],
             swiftSettings: strictSettings
         ),
         .testTarget(

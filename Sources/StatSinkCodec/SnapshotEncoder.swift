@@ -47,13 +47,9 @@ public struct SnapshotEncoder: Sendable {
     public func encodeValue(_ snapshot: MetricSnapshot, metrics: Range<Int>) -> [UInt8] {
         switch options.format {
         case .json:
-            var writer = JSONMessageWriter(options: options, capacity: metrics.count * 160 + 16)
-            write(snapshot, metrics: metrics, into: &writer)
-            return writer.finish()
+            Self.encode(snapshot, metrics: metrics, with: JSONMessageWriter(options: options, timestampMs: snapshot.timestampMs))
         case .protobuf:
-            var writer = ProtobufMessageWriter(options: options, capacity: metrics.count * 96)
-            write(snapshot, metrics: metrics, into: &writer)
-            return writer.finish()
+            Self.encode(snapshot, metrics: metrics, with: ProtobufMessageWriter(options: options, timestampMs: snapshot.timestampMs))
         }
     }
 
@@ -65,28 +61,39 @@ public struct SnapshotEncoder: Sendable {
         return stride(from: 0, to: metricCount, by: size).map { $0..<min($0 + size, metricCount) }
     }
 
-    private func write(_ snapshot: MetricSnapshot, metrics: Range<Int>, into writer: inout some MetricValueWriter) {
-        let timestamp = snapshot.timestampMs
+    /// One pass over the metrics; each writer reserves room for an entry before writing it.
+    private static func encode(_ snapshot: MetricSnapshot, metrics: Range<Int>, with writer: some MetricValueWriter) -> [UInt8] {
+        var writer = writer
         let gaugeStart = snapshot.counters.count
         let histogramStart = gaugeStart + snapshot.gauges.count
-        for index in metrics.clamped(to: 0..<gaugeStart) {
-            writer.writeCounter(snapshot.counters[index], timestampMs: timestamp)
+        let counters = metrics.clamped(to: 0..<gaugeStart)
+        let gauges = metrics.clamped(to: gaugeStart..<histogramStart)
+        let histograms = metrics.clamped(to: histogramStart..<snapshot.metricCount)
+        var cursor = ByteCursor(capacity: writer.estimatedSize(
+            counters: counters.count, gauges: gauges.count, histograms: histograms.count))
+        writer.writeStart(into: &cursor)
+        for index in counters {
+            writer.write(snapshot.counters[index], into: &cursor)
         }
-        for index in metrics.clamped(to: gaugeStart..<histogramStart) {
-            writer.writeGauge(snapshot.gauges[index - gaugeStart], timestampMs: timestamp)
+        for index in gauges {
+            writer.write(snapshot.gauges[index - gaugeStart], into: &cursor)
         }
-        for index in metrics.clamped(to: histogramStart..<snapshot.metricCount) {
-            writer.writeHistogram(snapshot.histograms[index - histogramStart], timestampMs: timestamp)
+        for index in histograms {
+            writer.write(snapshot.histograms[index - histogramStart], into: &cursor)
         }
+        writer.writeEnd(into: &cursor)
+        return cursor.finish()
     }
 }
 
-/// What the JSON and PROTOBUF writers have in common: one call per metric, in order.
+/// What the JSON and PROTOBUF writers have in common: one write per metric, in order. Each write
+/// reserves the room it needs in the cursor first.
 protocol MetricValueWriter {
-    mutating func writeCounter(_ counter: CounterSample, timestampMs: Int64)
-    mutating func writeGauge(_ gauge: GaugeSample, timestampMs: Int64)
-    mutating func writeHistogram(_ histogram: HistogramSample, timestampMs: Int64)
+    /// A first guess of the value's size, to start the buffer at (growing it copies).
+    func estimatedSize(counters: Int, gauges: Int, histograms: Int) -> Int
+    mutating func writeStart(into cursor: inout ByteCursor)
+    mutating func write(_ counter: CounterSample, into cursor: inout ByteCursor)
+    mutating func write(_ gauge: GaugeSample, into cursor: inout ByteCursor)
+    mutating func write(_ histogram: HistogramSample, into cursor: inout ByteCursor)
+    mutating func writeEnd(into cursor: inout ByteCursor)
 }
-
-extension JSONMessageWriter: MetricValueWriter {}
-extension ProtobufMessageWriter: MetricValueWriter {}

@@ -34,8 +34,11 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
                 throw ParseError("expected \":PORT\" after \"]\" in \(text.quotedForMessage)")
             }
             portText = rest.dropFirst()
-            guard !host.isEmpty, host.contains(":"),
-                host.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." || $0 == "%" })
+            // An optional zone follows "%": fe80::1%eth0.
+            let address = host.prefix { $0 != "%" }
+            let zone = host.dropFirst(address.count)
+            guard address.contains(":"), address.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }),
+                zone.dropFirst().allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") })
             else {
                 throw ParseError("\(("[" + host + "]").quotedForMessage) is not an IPv6 address")
             }

@@ -1,5 +1,6 @@
 import StatSinkCodec
 import StatSinkModel
+import StatSinkTestKit
 import Testing
 
 @Suite("JSON message values (wire-format.md §3)")
@@ -75,6 +76,35 @@ struct JSONFormatTests {
         let name = MetricName(fullName: "f", tagExtractedName: "q\"b\\s/\u{01}\n\t\u{1F}é☃", tags: [Tag(name: "k\"", value: "v\r")])
         let snapshot = MetricSnapshot(timestampMs: 1, node: node, gauges: [GaugeSample(name: name, value: 0)])
         #expect(json(snapshot) == #"{"metrics":[{"type":"gauge","name":"q\"b\\s/\u0001\u000a\u0009\u001fé☃","tags":{"k\"":"v\u000d"},"timestamp_ms":1,"value":0}]}"#)
+    }
+
+    /// The escaper skips 8 bytes at a time; escapes at every offset of long names must still be
+    /// found. Checked against a byte-at-a-time reference.
+    @Test func escapesAreFoundAtEveryPositionOfLongStrings() {
+        let specials: [Character] = ["\"", "\\", "\u{0}", "\u{1F}", "\n", "é", "a", "~", "\u{7F}"]
+        var random = SplitMix64(seed: 3)
+        for length in [0, 1, 7, 8, 9, 15, 16, 17, 33] {
+            for position in 0..<max(length, 1) {
+                var characters = (0..<length).map { _ in Character(UnicodeScalar(UInt8.random(in: 0x23...0x5B, using: &random))) }
+                if length > 0 { characters[position] = specials[Int.random(in: 0..<specials.count, using: &random)] }
+                let name = String(characters)
+                let snapshot = MetricSnapshot(timestampMs: 1, node: node, gauges: [GaugeSample(name: MetricName(name), value: 0)])
+                #expect(json(snapshot) == #"{"metrics":[{"type":"gauge","name":"\#(Self.referenceEscape(name))","timestamp_ms":1,"value":0}]}"#)
+            }
+        }
+    }
+
+    static func referenceEscape(_ string: String) -> String {
+        var out = ""
+        for scalar in string.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case _ where scalar.value < 0x20: out += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 
     @Test func negativeTimestampIsASignedInteger() {
