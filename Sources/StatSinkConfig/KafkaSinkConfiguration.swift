@@ -61,15 +61,6 @@ public struct KafkaSinkConfiguration: Sendable, Hashable {
             reportCountersAsDeltas: reportCountersAsDeltas
         )
     }
-
-    /// Every librdkafka property of the producer, in the order Envoy applies them:
-    /// `bootstrap.servers`, then `linger.ms`, then ``producerConfig`` (which may override both).
-    public var librdkafkaProperties: [ProducerProperty] {
-        [
-            ProducerProperty(name: "bootstrap.servers", value: brokerList),
-            ProducerProperty(name: "linger.ms", value: String(bufferFlushTimeoutMs)),
-        ] + producerConfig
-    }
 }
 
 /// One `producer_config` entry: a librdkafka property and its value.

@@ -102,10 +102,6 @@ struct AcceptanceTests {
             ProducerProperty(name: "ssl.ca.location", value: "/etc/ssl/certs/ca.pem"),
         ])
         #expect(sink.producerConfig.map(\.isSecret) == [false, false, false, true, false])
-        #expect(sink.librdkafkaProperties.prefix(2) == [
-            ProducerProperty(name: "bootstrap.servers", value: "kafka:9093"),
-            ProducerProperty(name: "linger.ms", value: "500"),
-        ])
     }
 
     /// The example of `interface.md`, verbatim.

@@ -1,0 +1,37 @@
+import ArgumentParser
+import Foundation
+
+/// `statsink`: a thin command line over the StatSink library (`interface.md`).
+///
+/// Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error. Errors go to
+/// stderr, one line each, naming the file, key path or option at fault.
+@main
+struct Statsink: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "statsink",
+        abstract: "Ships metric snapshots to Kafka through a durable SQLite queue.",
+        subcommands: [CheckConfig.self]
+    )
+
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            let message = fullMessage(for: error)
+            if code == .success {
+                if !message.isEmpty { print(message) }
+                Foundation.exit(0)
+            }
+            if !message.isEmpty { FileHandle.standardError.write(Data((message + "\n").utf8)) }
+            // ArgumentParser reports usage errors as EX_USAGE (64); our contract says 2.
+            Foundation.exit(code.rawValue == 64 ? 2 : code.rawValue)
+        }
+    }
+}
+
+/// Writes one line to standard error.
+func printError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}
