@@ -90,25 +90,7 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
 extension String {
     /// The string in double quotes with quotes, backslashes and control characters escaped, so
     /// that it reads unambiguously inside a one-line message.
-    var quotedForMessage: String {
-        var result = "\""
-        for scalar in unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    result += "\\u" + String(scalar.value, radix: 16).leftPadded(to: 4)
-                } else {
-                    result.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return result + "\""
-    }
+    var quotedForMessage: String { yamlString(self) }
 
     /// The string padded on the left with zeros to `width` characters.
     func leftPadded(to width: Int) -> String {
