@@ -7,6 +7,7 @@ import PackageDescription
 /// - `StatSinkCodec`: snapshot → Kafka message values (JSON, PROTOBUF), batching, key and headers.
 /// - `StatSinkConfig`: the Envoy-shaped YAML configuration (Yams) and its validation.
 /// - `CRdKafka` / `StatSinkKafka`: librdkafka.
+/// - `CSQLite` / `StatSinkQueue`: the SQLite write-ahead queue.
 /// - `StatSink`: orchestration; the only module that knows the whole row lifecycle.
 /// - `StatSinkTestKit`: snapshot generators shared by tests and benchmarks.
 /// - `statsink`: the command line, a thin shell over the library modules.
@@ -22,6 +23,7 @@ let package = Package(
         .library(name: "StatSinkCodec", targets: ["StatSinkCodec"]),
         .library(name: "StatSinkConfig", targets: ["StatSinkConfig"]),
         .library(name: "StatSinkKafka", targets: ["StatSinkKafka"]),
+        .library(name: "StatSinkQueue", targets: ["StatSinkQueue"]),
         .library(name: "StatSink", targets: ["StatSink"]),
         .library(name: "StatSinkTestKit", targets: ["StatSinkTestKit"]),
         .executable(name: "statsink", targets: ["statsink"]),
@@ -31,6 +33,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         .target(name: "StatSinkModel", swiftSettings: strictSettings),
@@ -50,10 +54,28 @@ let package = Package(
             pkgConfig: "rdkafka",
             providers: [.apt(["librdkafka-dev"])]
         ),
-        .target(name: "StatSinkKafka", dependencies: ["CRdKafka"], swiftSettings: strictSettings),
+        .target(
+            name: "StatSinkKafka",
+            dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(
+            name: "StatSinkQueue",
+            dependencies: ["CSQLite", "StatSinkCodec", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "StatSink",
-            dependencies: ["StatSinkModel", "StatSinkCodec", "StatSinkConfig", "StatSinkKafka"],
+            dependencies: [
+                "StatSinkModel", "StatSinkCodec", "StatSinkConfig", "StatSinkKafka", "StatSinkQueue",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strictSettings
         ),
         .target(
@@ -80,6 +102,16 @@ let package = Package(
         .testTarget(
             name: "StatSinkConfigTests",
             dependencies: ["StatSinkConfig", "StatSinkModel", "StatSinkCodec"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "StatSinkKafkaTests",
+            dependencies: ["StatSinkKafka", "CRdKafka"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "StatSinkQueueTests",
+            dependencies: ["StatSinkQueue", "StatSinkCodec", "StatSinkModel", "StatSinkTestKit"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -1,0 +1,533 @@
+import CSQLite
+import StatSinkCodec
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The SQLite write-ahead queue: one file holding the messages of every stream until a broker
+/// acknowledges them.
+///
+/// A writer adds a snapshot's messages in one transaction (``enqueueSnapshot(stream:nodeID:snapshotTimeMs:format:counterValues:nowMs:makeMessages:)``
+/// returns once they are committed); a drainer reads them in id order
+/// (``pendingRecords(stream:afterID:limit:maxBytes:)``), and deletes each only on an
+/// acknowledgement (``acknowledge(_:stream:nowMs:)``), records retriable failures, or moves a
+/// permanently refused message to `dead_letters`. Writers and drainers may be separate processes
+/// on one file; only one drainer may own it. The file is in WAL mode, so readers (the `sqlite3`
+/// shell included) never block them. All methods are synchronous and thread-safe; they block for
+/// the duration of their SQLite work.
+public final class MessageQueue: Sendable {
+    /// Who opens the queue.
+    public enum Role: Sendable, Hashable {
+        /// Adds snapshots; any number of writers may share the file.
+        case writer
+        /// Delivers and deletes rows; exclusive: a second drainer gets
+        /// ``QueueError/drainerAlreadyRunning(path:)``.
+        case drainer
+    }
+
+    /// The configuration the queue was opened with.
+    public let configuration: MessageQueueConfiguration
+    /// Serializes all use of ``connection``.
+    private let lock = Mutex(())
+    /// Guarded by ``lock``: every access goes through ``withConnection(_:)``.
+    nonisolated(unsafe) private let connection: SQLiteConnection
+    private let drainerLock: DrainerLock?
+
+    /// Opens (creating and migrating if needed) the queue at `configuration.path`.
+    ///
+    /// - Throws: ``QueueError/newerSchema(path:fileVersion:supportedVersion:)`` for a file of a
+    ///   newer version (left untouched), ``QueueError/drainerAlreadyRunning(path:)`` for a second
+    ///   drainer, ``QueueError/sqlite(operation:code:message:)`` for anything SQLite refuses.
+    public init(configuration: MessageQueueConfiguration, role: Role) throws(QueueError) {
+        self.configuration = configuration
+        drainerLock = role == .drainer ? try DrainerLock(queuePath: configuration.path) : nil
+        try Self.createFileIfMissing(configuration.path)
+        let connection = try SQLiteConnection(path: configuration.path, flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
+        try Self.prepare(connection, configuration)
+        self.connection = connection
+    }
+
+    /// Closes the file and releases the drainer lock. Later calls fail.
+    public func close() {
+        lock.withLock { _ in connection.close() }
+        drainerLock?.release()
+    }
+
+    // MARK: Writing
+
+    /// Adds one snapshot's messages to `stream` in a single transaction.
+    ///
+    /// Takes the stream's next snapshot sequence number, asks `makeMessages` for the messages
+    /// carrying it, makes room under the byte cap by the ``MessageQueueConfiguration/WhenFull``
+    /// policy (every dropped row counted in `drops`), stores the messages and `counterValues`
+    /// (the cumulative counter values the snapshot's deltas were computed from), and commits.
+    /// Returns only once committed. `SQLITE_FULL` (the cap, or a full disk) is handled like the
+    /// cap, never thrown.
+    public func enqueueSnapshot(
+        stream: QueueStream,
+        nodeID: String,
+        snapshotTimeMs: Int64,
+        format: SerializationFormat,
+        counterValues: [(name: String, value: UInt64)] = [],
+        nowMs: Int64 = currentTimeMs(),
+        makeMessages: (UInt64) -> [KafkaMessage]
+    ) throws(QueueError) -> EnqueueOutcome {
+        try withConnection { (connection) throws(QueueError) -> EnqueueOutcome in
+            var messages: [KafkaMessage]? = nil
+            // A full disk can need a second try with more old rows gone.
+            for attempt in 0..<3 {
+                do throws(QueueError) {
+                    return try connection.transaction { () throws(QueueError) -> EnqueueOutcome in
+                        let sequence = try Self.nextSequence(connection, stream)
+                        let batch = messages ?? makeMessages(sequence)
+                        messages = batch
+                        var outcome = EnqueueOutcome(sequence: sequence, recordIDs: [], drops: [:])
+                        let needed = batch.reduce(Int64(0)) { $0 + Self.storedSize($1) }
+                        guard try makeRoom(connection, for: needed, stream: stream, batch: batch, nowMs: nowMs, outcome: &outcome, squeeze: attempt > 0) else {
+                            return outcome
+                        }
+                        outcome.recordIDs = try Self.insert(connection, batch, stream: stream, nodeID: nodeID, snapshotTimeMs: snapshotTimeMs, format: format, sequence: sequence, nowMs: nowMs)
+                        try Self.saveCounters(connection, counterValues, stream: stream)
+                        return outcome
+                    }
+                } catch where error.isFull && attempt < 2 {
+                    continue
+                } catch where error.isFull {
+                    // Even with room made the write does not fit: the disk is full. Count the
+                    // snapshot as dropped (a tiny write that may itself fail; then it is lost
+                    // from the counts only, never silently from a queue that claims to hold it).
+                    let batch = messages ?? []
+                    var outcome = EnqueueOutcome(sequence: 0, recordIDs: [], drops: [:])
+                    try? connection.transaction { () throws(QueueError) in
+                        outcome.sequence = try Self.nextSequence(connection, stream)
+                        try Self.countDrop(connection, stream: stream, reason: .diskFull, rows: batch.count, bytes: batch.payloadBytes, metrics: batch.metricCount, nowMs: nowMs)
+                    }
+                    outcome.drops[.diskFull] = batch.count
+                    return outcome
+                }
+            }
+            preconditionFailure("unreachable: the last attempt returns or throws")
+        }
+    }
+
+    /// The cumulative counter values last stored for `stream`, by counter name.
+    public func counterValues(stream: QueueStream) throws(QueueError) -> [String: UInt64] {
+        try withConnection { (connection) throws(QueueError) -> [String: UInt64] in
+            let statement = try connection.statement("SELECT name, value FROM counter_state WHERE stream = ?")
+            statement.bind(1, stream.name)
+            var values: [String: UInt64] = [:]
+            while try statement.step() {
+                values[statement.string(0) ?? ""] = UInt64(bitPattern: statement.int64(1))
+            }
+            return values
+        }
+    }
+
+    // MARK: Draining
+
+    /// The oldest rows of `stream` after record id `afterID` (keyset pagination: pass the last id
+    /// of the previous page), at most `limit` rows and about `maxBytes` payload bytes (at least
+    /// one row, however large).
+    public func pendingRecords(stream: QueueStream, afterID: Int64, limit: Int, maxBytes: Int) throws(QueueError) -> [PendingRecord] {
+        try withConnection { (connection) throws(QueueError) -> [PendingRecord] in
+            let statement = try connection.statement("""
+                SELECT id, topic, message_key, payload, headers, attempts FROM messages
+                WHERE stream = ? AND id > ? ORDER BY id LIMIT ?
+                """)
+            statement.bind(1, stream.name)
+            statement.bind(2, afterID)
+            statement.bind(3, Int64(limit))
+            var records: [PendingRecord] = []
+            var bytes = 0
+            while bytes < maxBytes, try statement.step() {
+                let headersText = statement.string(4) ?? "[]"
+                let id = statement.int64(0)
+                guard let headers = HeadersColumn.decode(headersText) else {
+                    throw QueueError.sqlite(operation: "read headers of row \(id)", code: SQLITE_CORRUPT, message: "malformed headers column: \(headersText.prefix(80))")
+                }
+                let record = PendingRecord(
+                    id: id,
+                    topic: statement.string(1) ?? stream.topic,
+                    key: statement.bytes(2),
+                    value: statement.bytes(3),
+                    headers: headers.map { KafkaHeader(name: $0.name, value: $0.value) },
+                    attempts: Int(statement.int64(5))
+                )
+                bytes += record.value.count
+                records.append(record)
+            }
+            return records
+        }
+    }
+
+    /// Deletes rows the broker acknowledged, in one transaction, and counts them as delivered.
+    public func acknowledge(_ ids: [Int64], stream: QueueStream, nowMs: Int64 = currentTimeMs()) throws(QueueError) {
+        guard !ids.isEmpty else { return }
+        try withConnection { (connection) throws(QueueError) in
+            try connection.transaction { () throws(QueueError) in
+                let delete = try connection.statement("DELETE FROM messages WHERE id = ? RETURNING payload_bytes")
+                var rows: Int64 = 0
+                var bytes: Int64 = 0
+                for id in ids {
+                    delete.reset()
+                    delete.bind(1, id)
+                    if try delete.step() {
+                        rows += 1
+                        bytes += delete.int64(0)
+                        _ = try delete.step()
+                    }
+                }
+                let update = try connection.statement("""
+                    UPDATE streams SET delivered_rows = delivered_rows + ?, delivered_bytes = delivered_bytes + ?,
+                    last_delivery_at_ms = ? WHERE stream = ?
+                    """)
+                update.bind(1, rows)
+                update.bind(2, bytes)
+                update.bind(3, nowMs)
+                update.bind(4, stream.name)
+                try update.step()
+            }
+        }
+    }
+
+    /// Records a failed delivery attempt of rows that stay queued for a retry.
+    public func recordFailedAttempt(_ ids: [Int64], error: String, stream: QueueStream, nowMs: Int64 = currentTimeMs()) throws(QueueError) {
+        guard !ids.isEmpty else { return }
+        try withConnection { (connection) throws(QueueError) in
+            try connection.transaction { () throws(QueueError) in
+                let update = try connection.statement("""
+                    UPDATE messages SET attempts = attempts + 1, last_attempt_at_ms = ?, last_error = ? WHERE id = ?
+                    """)
+                for id in ids {
+                    update.reset()
+                    update.bind(1, nowMs)
+                    update.bind(2, error)
+                    update.bind(3, id)
+                    try update.step()
+                }
+                try Self.noteStreamError(connection, stream: stream, error: error, nowMs: nowMs)
+            }
+        }
+    }
+
+    /// Moves a row the broker refused for good to `dead_letters`, with the error.
+    public func deadLetter(_ id: Int64, errorName: String, error: String, stream: QueueStream, nowMs: Int64 = currentTimeMs()) throws(QueueError) {
+        try withConnection { (connection) throws(QueueError) in
+            try connection.transaction { () throws(QueueError) in
+                let move = try connection.statement("""
+                    INSERT INTO dead_letters (id, stream, topic, enqueued_at_ms, node_id, snapshot_seq, snapshot_time_ms,
+                        batch_index, batch_count, format, metric_count, message_key, headers, payload, payload_bytes,
+                        attempts, dead_lettered_at_ms, error_name, error)
+                    SELECT id, stream, topic, enqueued_at_ms, node_id, snapshot_seq, snapshot_time_ms,
+                        batch_index, batch_count, format, metric_count, message_key, headers, payload, payload_bytes,
+                        attempts + 1, ?, ?, ? FROM messages WHERE id = ?
+                    """)
+                move.bind(1, nowMs)
+                move.bind(2, errorName)
+                move.bind(3, error)
+                move.bind(4, id)
+                try move.step()
+                let delete = try connection.statement("DELETE FROM messages WHERE id = ?")
+                delete.bind(1, id)
+                try delete.step()
+                try Self.noteStreamError(connection, stream: stream, error: "\(errorName): \(error)", nowMs: nowMs)
+            }
+        }
+    }
+
+    // MARK: Space
+
+    /// Checkpoints the WAL into the database and truncates it (to `journal_size_limit`), so the
+    /// WAL does not grow while a drainer keeps reading. Readers in progress may make it partial;
+    /// that is fine, the next one continues.
+    public func checkpoint() throws(QueueError) {
+        try withConnection { (connection) throws(QueueError) in
+            try connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        }
+    }
+
+    /// Returns free pages to the file system when more than `keepFreeBytes` are free (incremental
+    /// auto-vacuum): after a backlog drains, the file shrinks back.
+    public func reclaimSpace(keepFreeBytes: Int64 = 8 << 20) throws(QueueError) {
+        try withConnection { (connection) throws(QueueError) in
+            let pageSize = try connection.integer("PRAGMA page_size")
+            let free = try connection.integer("PRAGMA freelist_count")
+            let keepPages = keepFreeBytes / max(pageSize, 1)
+            guard free > keepPages else { return }
+            try connection.execute("PRAGMA incremental_vacuum(\(free - keepPages))")
+        }
+    }
+
+    // MARK: Reading
+
+    /// Counts of the whole file.
+    public func statistics() throws(QueueError) -> QueueStatistics {
+        try withConnection { (connection) throws(QueueError) -> QueueStatistics in
+            let summary = try connection.statement("SELECT count(*), coalesce(sum(payload_bytes), 0), min(enqueued_at_ms) FROM messages")
+            try summary.step()
+            var statistics = QueueStatistics(
+                rows: Int(summary.int64(0)),
+                payloadBytes: summary.int64(1),
+                oldestEnqueuedAtMs: summary.isNull(2) ? nil : summary.int64(2),
+                deadLetters: Int(try connection.integer("SELECT count(*) FROM dead_letters")),
+                drops: [:],
+                deliveredRows: Int(try connection.integer("SELECT coalesce(sum(delivered_rows), 0) FROM streams")),
+                usedPages: 0, freePages: 0, pageSize: 0
+            )
+            let drops = try connection.statement("SELECT reason, sum(rows) FROM drops GROUP BY reason")
+            while try drops.step() {
+                if let reason = drops.string(0).flatMap(DropReason.init(rawValue:)) {
+                    statistics.drops[reason] = Int(drops.int64(1))
+                }
+            }
+            statistics.pageSize = try connection.integer("PRAGMA page_size")
+            statistics.freePages = try connection.integer("PRAGMA freelist_count")
+            statistics.usedPages = try connection.integer("PRAGMA page_count") - statistics.freePages
+            return statistics
+        }
+    }
+
+    private func withConnection<T: Sendable>(_ body: (SQLiteConnection) throws(QueueError) -> T) throws(QueueError) -> T {
+        try lock.withLock { (_) throws(QueueError) -> T in
+            defer { connection.resetStatements() }
+            return try body(connection)
+        }
+    }
+
+    /// The current time in epoch milliseconds.
+    public static func currentTimeMs() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+    }
+}
+
+// MARK: - Internals
+
+extension MessageQueue {
+    /// Bytes a row takes beyond its key, value and headers (columns, record header, b-tree cell
+    /// and index entry), for the room estimate; the hard limit is `max_page_count`.
+    private static let rowOverhead: Int64 = 160
+    /// Pages the schema itself needs; never counted as room.
+    private static let schemaPages: Int64 = 16
+
+    static func storedSize(_ message: KafkaMessage) -> Int64 {
+        let headers = message.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 8 }
+        return Int64(message.value.count + message.key.count + headers) + rowOverhead
+    }
+
+    private static func createFileIfMissing(_ path: String) throws(QueueError) {
+        // Only a missing file is created here: opening and closing a file SQLite already has open
+        // would drop its POSIX locks.
+        let descriptor = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        if descriptor >= 0 {
+            Glibc.close(descriptor)
+        } else if errno != EEXIST {
+            throw QueueError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
+        }
+    }
+
+    /// Pragmas and migrations; refuses a newer schema before changing anything.
+    private static func prepare(_ connection: SQLiteConnection, _ configuration: MessageQueueConfiguration) throws(QueueError) {
+        try connection.execute("PRAGMA busy_timeout = \(configuration.busyTimeoutMs)")
+        let fileVersion = try connection.integer("PRAGMA user_version")
+        guard fileVersion <= Migration.latestVersion else {
+            throw QueueError.newerSchema(path: connection.path, fileVersion: Int(fileVersion), supportedVersion: Migration.latestVersion)
+        }
+        if fileVersion == 0 {
+            // Must precede the first table: auto-vacuum mode is fixed once the file has tables.
+            try connection.execute("PRAGMA auto_vacuum = INCREMENTAL")
+        }
+        try connection.execute("PRAGMA journal_mode = WAL")
+        try connection.execute("PRAGMA synchronous = \(configuration.durability == .full ? "FULL" : "NORMAL")")
+        try connection.execute("PRAGMA journal_size_limit = \(configuration.journalSizeLimit)")
+        let pageSize = try connection.integer("PRAGMA page_size")
+        try connection.execute("PRAGMA max_page_count = \(max(Int64(configuration.maxBytes) / pageSize, 64))")
+        try migrate(connection)
+    }
+
+    private static func migrate(_ connection: SQLiteConnection) throws(QueueError) {
+        try connection.transaction { () throws(QueueError) in
+            // Checked again under the write lock: another process may have migrated meanwhile.
+            let fileVersion = Int(try connection.integer("PRAGMA user_version"))
+            guard fileVersion <= Migration.latestVersion else {
+                throw QueueError.newerSchema(path: connection.path, fileVersion: fileVersion, supportedVersion: Migration.latestVersion)
+            }
+            try connection.execute("""
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms INTEGER NOT NULL)
+                """)
+            for migration in Migration.embedded where migration.version > fileVersion {
+                try connection.execute(migration.sql)
+                let record = try connection.statement("INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)")
+                record.bind(1, Int64(migration.version))
+                record.bind(2, migration.name)
+                record.bind(3, currentTimeMs())
+                try record.step()
+                try connection.execute("PRAGMA user_version = \(migration.version)")
+            }
+        }
+    }
+
+    private static func nextSequence(_ connection: SQLiteConnection, _ stream: QueueStream) throws(QueueError) -> UInt64 {
+        let create = try connection.statement("INSERT OR IGNORE INTO streams (stream, topic) VALUES (?, ?)")
+        create.bind(1, stream.name)
+        create.bind(2, stream.topic)
+        try create.step()
+        let next = try connection.statement("UPDATE streams SET last_snapshot_seq = last_snapshot_seq + 1 WHERE stream = ? RETURNING last_snapshot_seq")
+        next.bind(1, stream.name)
+        try next.step()
+        let sequence = UInt64(next.int64(0))
+        _ = try next.step()
+        return sequence
+    }
+
+    /// Makes room for `needed` bytes under the cap; `false` when the snapshot is dropped instead.
+    /// With `squeeze`, an earlier try hit SQLITE_FULL below the estimate: drop more.
+    private func makeRoom(
+        _ connection: SQLiteConnection, for needed: Int64, stream: QueueStream, batch: [KafkaMessage],
+        nowMs: Int64, outcome: inout EnqueueOutcome, squeeze: Bool
+    ) throws(QueueError) -> Bool {
+        let pageSize = try connection.integer("PRAGMA page_size")
+        let capacity = try connection.integer("PRAGMA max_page_count") * pageSize
+        let room = capacity - Self.schemaPages * pageSize
+        // Page fill is never perfect: plan for pages two-thirds full at worst.
+        let neededInPages = needed * 3 / 2
+        if neededInPages > room {
+            try Self.countDrop(connection, stream: stream, reason: .snapshotTooLarge, rows: batch.count, bytes: batch.payloadBytes, metrics: batch.metricCount, nowMs: nowMs)
+            outcome.drops[.snapshotTooLarge] = batch.count
+            return false
+        }
+        func used() throws(QueueError) -> Int64 {
+            (try connection.integer("PRAGMA page_count") - connection.integer("PRAGMA freelist_count")) * pageSize
+        }
+        var overflow = try used() + neededInPages - capacity + (squeeze ? capacity / 20 : 0)
+        guard overflow > 0 else { return true }
+        if configuration.whenFull == .dropNewest {
+            try Self.countDrop(connection, stream: stream, reason: .capDropNewest, rows: batch.count, bytes: batch.payloadBytes, metrics: batch.metricCount, nowMs: nowMs)
+            outcome.drops[.capDropNewest] = batch.count
+            return false
+        }
+        while overflow > 0 {
+            let dropped = try Self.dropOldestRows(connection, bytes: overflow, nowMs: nowMs)
+            guard dropped > 0 else { break }  // nothing left to drop
+            outcome.drops[.capDropOldest, default: 0] += dropped
+            overflow = try used() + neededInPages - capacity
+        }
+        return true
+    }
+
+    /// Deletes the oldest rows of any stream, about `bytes` worth; returns how many.
+    private static func dropOldestRows(_ connection: SQLiteConnection, bytes: Int64, nowMs: Int64) throws(QueueError) -> Int {
+        let select = try connection.statement("""
+            SELECT id, stream, payload_bytes, metric_count, payload_bytes + length(headers) + length(message_key)
+            FROM messages ORDER BY id LIMIT 256
+            """)
+        var victims: [(id: Int64, stream: String, bytes: Int64, metrics: Int64)] = []
+        var freed: Int64 = 0
+        while freed < bytes, try select.step() {
+            victims.append((select.int64(0), select.string(1) ?? "", select.int64(2), select.int64(3)))
+            freed += select.int64(4) + rowOverhead
+        }
+        select.reset()
+        let delete = try connection.statement("DELETE FROM messages WHERE id = ?")
+        for victim in victims {
+            delete.reset()
+            delete.bind(1, victim.id)
+            try delete.step()
+        }
+        for (streamName, rows) in Dictionary(grouping: victims, by: \.stream) {
+            try countDrop(
+                connection, stream: QueueStream(name: streamName, topic: ""), reason: .capDropOldest, rows: rows.count,
+                bytes: rows.reduce(0) { $0 + $1.bytes }, metrics: Int(rows.reduce(0) { $0 + $1.metrics }), nowMs: nowMs
+            )
+        }
+        return victims.count
+    }
+
+    private static func insert(
+        _ connection: SQLiteConnection, _ batch: [KafkaMessage], stream: QueueStream, nodeID: String,
+        snapshotTimeMs: Int64, format: SerializationFormat, sequence: UInt64, nowMs: Int64
+    ) throws(QueueError) -> [Int64] {
+        let insert = try connection.statement("""
+            INSERT INTO messages (stream, topic, enqueued_at_ms, node_id, snapshot_seq, snapshot_time_ms, batch_index,
+                batch_count, format, metric_count, message_key, headers, payload, payload_bytes)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
+            """)
+        var ids: [Int64] = []
+        ids.reserveCapacity(batch.count)
+        for message in batch {
+            insert.reset()
+            insert.bind(1, stream.name)
+            insert.bind(2, stream.topic)
+            insert.bind(3, nowMs)
+            insert.bind(4, nodeID)
+            insert.bind(5, Int64(sequence))
+            insert.bind(6, snapshotTimeMs)
+            insert.bind(7, Int64(message.batchIndex))
+            insert.bind(8, Int64(message.batchCount))
+            insert.bind(9, format.rawValue)
+            insert.bind(10, Int64(message.metricCount))
+            insert.bind(11, message.key)
+            insert.bind(12, HeadersColumn.encode(message.headers.map { ($0.name, $0.value) }))
+            insert.bind(13, message.value)
+            insert.bind(14, Int64(message.value.count))
+            try insert.step()
+            ids.append(insert.int64(0))
+            _ = try insert.step()
+        }
+        let count = try connection.statement("UPDATE streams SET enqueued_rows = enqueued_rows + ? WHERE stream = ?")
+        count.bind(1, Int64(batch.count))
+        count.bind(2, stream.name)
+        try count.step()
+        return ids
+    }
+
+    private static func saveCounters(_ connection: SQLiteConnection, _ values: [(name: String, value: UInt64)], stream: QueueStream) throws(QueueError) {
+        guard !values.isEmpty else { return }
+        let upsert = try connection.statement("INSERT OR REPLACE INTO counter_state (stream, name, value) VALUES (?, ?, ?)")
+        for (name, value) in values {
+            upsert.reset()
+            upsert.bind(1, stream.name)
+            upsert.bind(2, name)
+            upsert.bind(3, Int64(bitPattern: value))
+            try upsert.step()
+        }
+    }
+
+    private static func countDrop(
+        _ connection: SQLiteConnection, stream: QueueStream, reason: DropReason, rows: Int, bytes: Int64, metrics: Int, nowMs: Int64
+    ) throws(QueueError) {
+        guard rows > 0 else { return }
+        let upsert = try connection.statement("""
+            INSERT INTO drops (stream, reason, rows, payload_bytes, metrics, last_drop_at_ms) VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT (stream, reason) DO UPDATE SET rows = rows + excluded.rows,
+                payload_bytes = payload_bytes + excluded.payload_bytes, metrics = metrics + excluded.metrics,
+                last_drop_at_ms = excluded.last_drop_at_ms
+            """)
+        upsert.bind(1, stream.name)
+        upsert.bind(2, reason.rawValue)
+        upsert.bind(3, Int64(rows))
+        upsert.bind(4, bytes)
+        upsert.bind(5, Int64(metrics))
+        upsert.bind(6, nowMs)
+        try upsert.step()
+    }
+
+    private static func noteStreamError(_ connection: SQLiteConnection, stream: QueueStream, error: String, nowMs: Int64) throws(QueueError) {
+        let update = try connection.statement("UPDATE streams SET last_error = ?, last_error_at_ms = ? WHERE stream = ?")
+        update.bind(1, error)
+        update.bind(2, nowMs)
+        update.bind(3, stream.name)
+        try update.step()
+    }
+}
+
+extension Array where Element == KafkaMessage {
+    fileprivate var payloadBytes: Int64 { reduce(0) { $0 + Int64($1.value.count) } }
+    fileprivate var metricCount: Int { reduce(0) { $0 + $1.metricCount } }
+}

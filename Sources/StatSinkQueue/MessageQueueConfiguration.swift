@@ -1,0 +1,53 @@
+/// How a queue file is opened and kept.
+///
+/// Every property has a documented default; only ``path`` is required.
+public struct MessageQueueConfiguration: Sendable, Hashable {
+    /// What happens to a snapshot when the queue is at its byte cap.
+    public enum WhenFull: String, Sendable, Hashable {
+        /// Delete the oldest rows to make room (default: for metrics, the newest matter most).
+        case dropOldest = "drop_oldest"
+        /// Keep the rows already queued and drop the new snapshot.
+        case dropNewest = "drop_newest"
+    }
+
+    /// How far a committed snapshot survives.
+    public enum Durability: String, Sendable, Hashable {
+        /// WAL with `synchronous=NORMAL`: a commit survives a crash of the process; a power loss
+        /// or OS crash can lose the last commits since the previous WAL checkpoint sync (the
+        /// database itself stays consistent).
+        case normal
+        /// WAL with `synchronous=FULL`: the WAL is synced on every commit, so a commit survives
+        /// power loss too, at the cost of one fsync per snapshot.
+        case full
+    }
+
+    /// The database file. Created with mode 0600 when missing.
+    public var path: String
+    /// The byte cap of the database file. Default 1 GiB.
+    public var maxBytes: UInt64
+    /// The policy at the cap. Default ``WhenFull/dropOldest``.
+    public var whenFull: WhenFull
+    /// Default ``Durability/normal``.
+    public var durability: Durability
+    /// How long a statement waits for another connection's write lock, in ms. Default 5000.
+    public var busyTimeoutMs: Int32
+    /// The size the WAL file is truncated back to after a checkpoint. Default 16 MiB.
+    public var journalSizeLimit: Int64
+
+    /// Creates a configuration with the documented defaults.
+    public init(
+        path: String,
+        maxBytes: UInt64 = 1 << 30,
+        whenFull: WhenFull = .dropOldest,
+        durability: Durability = .normal,
+        busyTimeoutMs: Int32 = 5000,
+        journalSizeLimit: Int64 = 16 << 20
+    ) {
+        self.path = path
+        self.maxBytes = maxBytes
+        self.whenFull = whenFull
+        self.durability = durability
+        self.busyTimeoutMs = busyTimeoutMs
+        self.journalSizeLimit = journalSizeLimit
+    }
+}

@@ -1,0 +1,183 @@
+import Foundation
+import StatSinkCodec
+@testable import StatSinkQueue
+import Testing
+
+@Suite("SQLite write-ahead queue")
+struct MessageQueueTests {
+    let directory = TemporaryDirectory()
+
+    func open(_ name: String = "queue.db", role: MessageQueue.Role = .drainer, maxBytes: UInt64 = 1 << 30,
+              whenFull: MessageQueueConfiguration.WhenFull = .dropOldest) throws -> MessageQueue {
+        try MessageQueue(configuration: MessageQueueConfiguration(path: directory.path(name), maxBytes: maxBytes, whenFull: whenFull), role: role)
+    }
+
+    @Test func freshFileIsMigratedInWALModeWithMode0600() throws {
+        let queue = try open()
+        defer { queue.close() }
+        let path = directory.path("queue.db")
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        #expect(try sqlite3(path, "PRAGMA journal_mode") == ["wal"])
+        #expect(try sqlite3(path, "PRAGMA auto_vacuum") == ["2"])  // incremental
+        #expect(try sqlite3(path, "SELECT version, name FROM schema_migrations") == ["1|0001_create_queue"])
+        #expect(try sqlite3(path, "PRAGMA user_version") == ["1"])
+        #expect(try sqlite3(path, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name") == [
+            "counter_state", "dead_letters", "drops", "messages", "schema_migrations", "streams",
+        ])
+    }
+
+    @Test func reopeningAppliesNothingTwice() throws {
+        try open().close()
+        let queue = try open()
+        queue.close()
+        #expect(try sqlite3(directory.path("queue.db"), "SELECT count(*) FROM schema_migrations") == ["1"])
+    }
+
+    @Test func newerSchemaIsRefusedAndTheFileLeftUntouched() throws {
+        try open().close()
+        let path = directory.path("queue.db")
+        _ = try sqlite3Write(path, "PRAGMA user_version = 99")
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        #expect(throws: QueueError.newerSchema(path: path, fileVersion: 99, supportedVersion: 1)) { try open() }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
+    }
+
+    @Test func snapshotsGetSequencesAndIncreasingIdsAndReadBackIntact() throws {
+        let queue = try open()
+        defer { queue.close() }
+        let first = try enqueueGenerated(queue, metrics: 20, batchSize: 5, seed: 1)
+        let second = try enqueueGenerated(queue, metrics: 7, batchSize: 5, seed: 2)
+        #expect(first.outcome.sequence == 1)
+        #expect(second.outcome.sequence == 2)
+        #expect(first.outcome.recordIDs.count == 4)
+        #expect(second.outcome.recordIDs.count == 2)
+        let ids = first.outcome.recordIDs + second.outcome.recordIDs
+        #expect(ids == ids.sorted() && Set(ids).count == 6)
+
+        let pending = try queue.pendingRecords(stream: testStream, afterID: 0, limit: 100, maxBytes: 1 << 30)
+        #expect(pending.map(\.id) == ids)
+        let messages = first.messages + second.messages
+        #expect(pending.map(\.value) == messages.map(\.value))
+        #expect(pending.map(\.key) == messages.map(\.key))
+        #expect(pending.map(\.headers) == messages.map(\.headers))
+        #expect(pending.allSatisfy { $0.topic == "metrics" && $0.attempts == 0 })
+        #expect(pending[4].headers.first { $0.name == "statsink.snapshot_seq" }?.value == "2")
+    }
+
+    @Test func keysetPaginationHonoursLimitAndBytes() throws {
+        let queue = try open()
+        defer { queue.close() }
+        let ids = try enqueueGenerated(queue, metrics: 40, batchSize: 5).outcome.recordIDs
+        let page1 = try queue.pendingRecords(stream: testStream, afterID: 0, limit: 3, maxBytes: 1 << 30)
+        #expect(page1.map(\.id) == Array(ids[0..<3]))
+        let page2 = try queue.pendingRecords(stream: testStream, afterID: page1.last!.id, limit: 3, maxBytes: 1 << 30)
+        #expect(page2.map(\.id) == Array(ids[3..<6]))
+        // A byte budget smaller than one row still returns that row.
+        #expect(try queue.pendingRecords(stream: testStream, afterID: 0, limit: 10, maxBytes: 1).map(\.id) == [ids[0]])
+        // Rows of other streams are not mixed in.
+        #expect(try queue.pendingRecords(stream: QueueStream(topic: "other", brokerList: "x:1"), afterID: 0, limit: 10, maxBytes: 1 << 30).isEmpty)
+    }
+
+    @Test func acknowledgedRowsAreDeletedAndIdsAreNeverReused() throws {
+        var queue = try open()
+        let ids = try enqueueGenerated(queue, metrics: 10, batchSize: 5).outcome.recordIDs
+        try queue.acknowledge([ids[0]], stream: testStream)
+        #expect(try queue.pendingRecords(stream: testStream, afterID: 0, limit: 10, maxBytes: 1 << 30).map(\.id) == [ids[1]])
+        try queue.acknowledge([ids[1], 12345], stream: testStream)  // an unknown id is ignored
+        let statistics = try queue.statistics()
+        #expect(statistics.rows == 0)
+        #expect(statistics.deliveredRows == 2)
+        queue.close()
+        // Empty table, reopened: the next id is still larger.
+        queue = try open()
+        defer { queue.close() }
+        let next = try enqueueGenerated(queue, metrics: 1).outcome.recordIDs
+        #expect(next[0] > ids[1])
+        #expect(try enqueueGenerated(queue, metrics: 1).outcome.sequence == 3)
+    }
+
+    @Test func failedAttemptsAreCountedAndRowsStay() throws {
+        let queue = try open()
+        defer { queue.close() }
+        let ids = try enqueueGenerated(queue, metrics: 10, batchSize: 5).outcome.recordIDs
+        try queue.recordFailedAttempt(ids, error: "Local: Message timed out", stream: testStream)
+        try queue.recordFailedAttempt([ids[0]], error: "Local: All broker connections are down", stream: testStream)
+        #expect(try queue.pendingRecords(stream: testStream, afterID: 0, limit: 10, maxBytes: 1 << 30).map(\.attempts) == [2, 1])
+        #expect(try sqlite3(directory.path("queue.db"), "SELECT last_error FROM messages ORDER BY id") == [
+            "Local: All broker connections are down", "Local: Message timed out",
+        ])
+    }
+
+    @Test func deadLettersLeaveTheQueueWithTheirError() throws {
+        let queue = try open()
+        defer { queue.close() }
+        let (outcome, messages) = try enqueueGenerated(queue, metrics: 15, batchSize: 5)
+        try queue.deadLetter(outcome.recordIDs[1], errorName: "MSG_SIZE_TOO_LARGE", error: "Broker: Message size too large", stream: testStream)
+        #expect(try queue.pendingRecords(stream: testStream, afterID: 0, limit: 10, maxBytes: 1 << 30).map(\.id) == [outcome.recordIDs[0], outcome.recordIDs[2]])
+        #expect(try queue.statistics().deadLetters == 1)
+        let path = directory.path("queue.db")
+        #expect(try sqlite3(path, "SELECT id, error_name, attempts, batch_index FROM dead_letters") == ["\(outcome.recordIDs[1])|MSG_SIZE_TOO_LARGE|1|1"])
+        #expect(try sqlite3(path, "SELECT hex(payload) FROM dead_letters") == [messages[1].value.map { String(format: "%02X", $0) }.joined()])
+    }
+
+    @Test func onlyOneDrainerButManyWriters() throws {
+        let drainer = try open(role: .drainer)
+        #expect(throws: QueueError.drainerAlreadyRunning(path: directory.path("queue.db"))) { try open(role: .drainer) }
+        let writer = try open(role: .writer)
+        try enqueueGenerated(writer, metrics: 3)
+        #expect(try drainer.statistics().rows == 1)
+        writer.close()
+        drainer.close()
+        // Released on close.
+        try open(role: .drainer).close()
+    }
+
+    @Test func counterValuesPersistWithTheSnapshot() throws {
+        var queue = try open()
+        try enqueueGenerated(queue, counters: [("a", 5), ("b", UInt64.max)])
+        try enqueueGenerated(queue, counters: [("a", 9)])
+        queue.close()
+        queue = try open()
+        defer { queue.close() }
+        #expect(try queue.counterValues(stream: testStream) == ["a": 9, "b": UInt64.max])
+        #expect(try queue.counterValues(stream: QueueStream(name: "other", topic: "t")).isEmpty)
+    }
+
+    @Test func reopeningMidStreamResumesAtTheFirstUnacknowledgedRow() throws {
+        var queue = try open()
+        let ids = try enqueueGenerated(queue, metrics: 30, batchSize: 5).outcome.recordIDs
+        try queue.acknowledge(Array(ids[0..<2]), stream: testStream)
+        queue.close()
+        queue = try open()
+        defer { queue.close() }
+        #expect(try queue.pendingRecords(stream: testStream, afterID: 0, limit: 100, maxBytes: 1 << 30).map(\.id) == Array(ids[2...]))
+    }
+
+    @Test func embeddedMigrationsMatchTheMigrationsFolder() throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("migrations")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".sql") }.sorted()
+        #expect(!files.isEmpty)
+        let embedded = Migration.embedded
+        #expect(embedded.map(\.name) == files.map { String($0.dropLast(4)) }, "run tools/embed-migrations")
+        for (migration, file) in zip(embedded, files) {
+            let text = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
+            #expect(migration.sql == text.removingFinalNewline, "run tools/embed-migrations: \(file) differs")
+        }
+    }
+}
+
+extension String {
+    var removingFinalNewline: String { hasSuffix("\n") ? String(dropLast()) : self }
+}
+
+/// Runs the sqlite3 shell on `path` for writing (for tests that prepare a file).
+func sqlite3Write(_ path: String, _ sql: String) throws -> Int32 {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+    process.arguments = [path, sql]
+    try process.run()
+    process.waitUntilExit()
+    return process.terminationStatus
+}

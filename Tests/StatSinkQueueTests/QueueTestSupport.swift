@@ -1,0 +1,51 @@
+import Foundation
+import StatSinkCodec
+import StatSinkModel
+import StatSinkQueue
+import StatSinkTestKit
+
+/// A fresh directory for one test's queue files.
+struct TemporaryDirectory {
+    let url: URL
+
+    init() {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("statsink-queue-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+}
+
+let testStream = QueueStream(topic: "metrics", brokerList: "127.0.0.1:9092")
+
+/// Enqueues a generated snapshot of `metrics` metrics split by `batchSize`.
+@discardableResult
+func enqueueGenerated(
+    _ queue: MessageQueue, metrics: Int = 20, batchSize: UInt32 = 5, seed: UInt64 = 1,
+    stream: QueueStream = testStream, counters: [(name: String, value: UInt64)] = []
+) throws -> (outcome: EnqueueOutcome, messages: [KafkaMessage]) {
+    var generator = EnvoySnapshotGenerator(seed: seed)
+    let snapshot = generator.snapshot(metricCount: metrics)
+    let encoder = SnapshotEncoder(options: EncodingOptions(format: .json, batchSize: batchSize))
+    var produced: [KafkaMessage] = []
+    let outcome = try queue.enqueueSnapshot(
+        stream: stream, nodeID: snapshot.node.id, snapshotTimeMs: snapshot.timestampMs, format: .json, counterValues: counters
+    ) { sequence in
+        produced = encoder.encode(snapshot, sequence: sequence)
+        return produced
+    }
+    return (outcome, produced)
+}
+
+/// Runs the sqlite3 shell on `path` (read-only) and returns its output lines.
+func sqlite3(_ path: String, _ sql: String) throws -> [String] {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+    process.arguments = ["-readonly", path, sql]
+    let output = Pipe()
+    process.standardOutput = output
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+}
