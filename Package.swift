@@ -9,7 +9,8 @@ import PackageDescription
 /// - `CRdKafka` / `StatSinkKafka`: librdkafka.
 /// - `CSQLite` / `StatSinkQueue`: the SQLite write-ahead queue.
 /// - `StatSink`: orchestration; the only module that knows the whole row lifecycle.
-/// - `StatSinkTestKit`: snapshot generators shared by tests and benchmarks.
+/// - `StatSinkSynthetic`: Envoy-like snapshot generators (the synthetic source, tests, benchmarks).
+/// - `StatSinkTestKit`: what tests and benchmarks share: the generators, a reference encoder.
 /// - `statsink`: the command line, a thin shell over the library modules.
 let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
@@ -25,6 +26,7 @@ let package = Package(
         .library(name: "StatSinkKafka", targets: ["StatSinkKafka"]),
         .library(name: "StatSinkQueue", targets: ["StatSinkQueue"]),
         .library(name: "StatSink", targets: ["StatSink"]),
+        .library(name: "StatSinkSynthetic", targets: ["StatSinkSynthetic"]),
         .library(name: "StatSinkTestKit", targets: ["StatSinkTestKit"]),
         .executable(name: "statsink", targets: ["statsink"]),
         .executable(name: "statsink-bench", targets: ["StatSinkBenchmarks"]),
@@ -72,15 +74,16 @@ let package = Package(
         .target(
             name: "StatSink",
             dependencies: [
-                "StatSinkModel", "StatSinkCodec", "StatSinkConfig", "StatSinkKafka", "StatSinkQueue",
+                "StatSinkModel", "StatSinkCodec", "StatSinkConfig", "StatSinkKafka", "StatSinkQueue", "StatSinkSynthetic",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),
+        .target(name: "StatSinkSynthetic", dependencies: ["StatSinkModel"], swiftSettings: strictSettings),
         .target(
             name: "StatSinkTestKit",
-            dependencies: ["StatSinkModel", "StatSinkCodec", "StatSinkProtobuf"],
+            dependencies: ["StatSinkModel", "StatSinkCodec", "StatSinkProtobuf", "StatSinkSynthetic"],
             swiftSettings: strictSettings
         ),
         .executableTarget(
@@ -106,7 +109,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StatSinkKafkaTests",
-            dependencies: ["StatSinkKafka", "CRdKafka"],
+            dependencies: ["StatSinkKafka", "CRdKafka", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -116,7 +119,10 @@ let package = Package(
         ),
         .testTarget(
             name: "StatSinkTests",
-            dependencies: ["StatSink", "StatSinkConfig", "StatSinkKafka"],
+            dependencies: [
+                "StatSink", "StatSinkConfig", "StatSinkKafka", "StatSinkQueue", "StatSinkCodec", "StatSinkModel",
+                "StatSinkTestKit", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
     ],

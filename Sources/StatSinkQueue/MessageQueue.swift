@@ -88,6 +88,9 @@ public final class MessageQueue: Sendable {
                         var outcome = EnqueueOutcome(sequence: sequence, recordIDs: [], drops: [:])
                         let needed = batch.reduce(Int64(0)) { $0 + Self.storedSize($1) }
                         guard try makeRoom(connection, for: needed, stream: stream, batch: batch, nowMs: nowMs, outcome: &outcome, squeeze: attempt > 0) else {
+                            // Dropped: its counter values still count as reported, so the next
+                            // deltas do not carry the dropped increase twice after a restart.
+                            try Self.saveCounters(connection, counterValues, stream: stream)
                             return outcome
                         }
                         outcome.recordIDs = try Self.insert(connection, batch, stream: stream, nodeID: nodeID, snapshotTimeMs: snapshotTimeMs, format: format, sequence: sequence, nowMs: nowMs)

@@ -6,17 +6,21 @@ import Foundation
 /// Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error. Errors go to
 /// stderr, one line each, naming the file, key path or option at fault.
 @main
-struct Statsink: ParsableCommand {
+struct Statsink: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "statsink",
         abstract: "Ships metric snapshots to Kafka through a durable SQLite queue.",
-        subcommands: [CheckConfig.self]
+        subcommands: [Run.self, Demo.self, CheckConfig.self]
     )
 
-    static func main() {
+    static func main() async {
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
         } catch {
             let code = exitCode(for: error)
             let message = fullMessage(for: error)

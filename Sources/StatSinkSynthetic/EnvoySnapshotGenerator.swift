@@ -13,18 +13,22 @@ public struct EnvoySnapshotGenerator: Sendable {
     /// The node of generated snapshots.
     public var node = NodeIdentity(id: "edge-17", cluster: "edge")
 
-    private var random: SplitMix64
+    var random: SplitMix64
 
     /// Creates a generator.
     public init(seed: UInt64 = 17) {
         random = SplitMix64(seed: seed)
     }
 
-    /// Makes a snapshot of `metricCount` metrics taken at `timestampMs`.
+    /// Makes a snapshot of `metricCount` metrics taken at `timestampMs`, in the generator's mix.
     public mutating func snapshot(metricCount: Int, timestampMs: Int64 = 1_764_000_000_000) -> MetricSnapshot {
         let counterCount = Int((Double(metricCount) * counterShare).rounded())
         let gaugeCount = min(metricCount - counterCount, Int((Double(metricCount) * gaugeShare).rounded()))
-        let histogramCount = metricCount - counterCount - gaugeCount
+        return snapshot(counters: counterCount, gauges: gaugeCount, histograms: metricCount - counterCount - gaugeCount, timestampMs: timestampMs)
+    }
+
+    /// Makes a snapshot with exactly these numbers of each kind.
+    public mutating func snapshot(counters counterCount: Int, gauges gaugeCount: Int, histograms histogramCount: Int, timestampMs: Int64) -> MetricSnapshot {
         var snapshot = MetricSnapshot(timestampMs: timestampMs, node: node)
         snapshot.counters.reserveCapacity(counterCount)
         for index in 0..<counterCount {
@@ -50,7 +54,8 @@ public struct EnvoySnapshotGenerator: Sendable {
         return snapshot
     }
 
-    private mutating func histogramStatistics() -> HistogramStatistics {
+    /// Interval statistics of a latency-like histogram; one interval in eight has no sample.
+    public mutating func histogramStatistics() -> HistogramStatistics {
         // One in eight intervals saw no sample: quantiles are NaN then.
         guard Int.random(in: 0..<8, using: &random) != 0 else { return .empty() }
         let sampleCount = Int.random(in: 1...64, using: &random)

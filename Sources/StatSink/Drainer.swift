@@ -1,0 +1,324 @@
+import Logging
+import ServiceLifecycle
+import StatSinkKafka
+import StatSinkQueue
+import Synchronization
+
+/// Delivers one stream of the queue to Kafka and deletes each row only once the broker has
+/// acknowledged it.
+///
+/// The row lifecycle (the durability contract, in one place):
+///
+/// 1. **Queued.** A snapshot's messages are committed to `messages` in one transaction by a
+///    ``SinkWriter``; from then on they survive a crash of the process (durability `normal`) or
+///    a power loss (`full`). Only the byte cap can remove them unsent, and every such row is
+///    counted in `drops`.
+/// 2. **In flight.** The drainer reads rows in id order (keyset pagination) and hands them to
+///    librdkafka with the record id as the message opaque, keeping at most
+///    ``DrainerConfiguration/maxInFlightRows`` rows and ``DrainerConfiguration/maxInFlightBytes``
+///    bytes outstanding. In-flight state lives only in memory: the row is still in the table.
+/// 3. **Acknowledged → deleted.** A delivery report without error (the broker acknowledged with
+///    `acks=all` by default) deletes the row, in batches. Nothing else deletes a row:
+///    `rd_kafka_flush` returning, a timeout or a shutdown never does.
+/// 4. **Retriable failure → queued again.** Timeouts, transport errors, brokers down, purges:
+///    the attempt is recorded on the row, the drainer lets everything in flight report back,
+///    waits (exponential backoff with jitter, capped, forever) and starts again from the oldest
+///    row still in the table — the first unacknowledged one — so order is kept.
+/// 5. **Permanent failure → dead letter.** Too large or invalid (at once), not authorized (when
+///    it repeats), or a topic still unknown after ``DrainerConfiguration/unknownTopicAttempts``
+///    attempts: the row moves to `dead_letters` with the error in one transaction, and the rows
+///    behind it keep flowing.
+///
+/// After a crash or restart the drainer starts at the oldest row in the table. Rows that were in
+/// flight at the crash may be delivered twice; consumers drop duplicates by the message key and
+/// the `statsink.snapshot_seq` / `statsink.batch_index` headers. A fatal producer error replaces
+/// the producer; the rows it held are reported failed and retried.
+public final class Drainer: Service, Sendable {
+    /// The stream this drainer delivers.
+    public let stream: QueueStream
+    private let queue: MessageQueue
+    private let properties: KafkaProducerProperties
+    private let configuration: DrainerConfiguration
+    private let logger: Logger
+    private let state = Mutex(State())
+    private let shuttingDown = Atomic<Bool>(false)
+
+    private struct State {
+        /// Record id → payload bytes, of rows produced and not yet reported.
+        var inFlight: [Int64: Int] = [:]
+        var inFlightBytes = 0
+        /// The last record id produced since the last rewind (keyset cursor).
+        var cursor: Int64 = 0
+        /// Delivered rows whose deletion is not yet committed.
+        var pendingAcknowledgements: [Int64] = []
+        /// Rows that failed retriably, with the error, not yet recorded.
+        var pendingFailures: [(id: Int64, error: String)] = []
+        /// A retriable failure happened: stop producing, let in-flight report, back off, rewind.
+        var rewindRequested = false
+        var consecutiveFailures = 0
+        var totals = DrainerTotals()
+    }
+
+    /// Creates the drainer of `stream`; the queue must have been opened with role `.drainer`.
+    public init(stream: QueueStream, queue: MessageQueue, properties: KafkaProducerProperties, configuration: DrainerConfiguration = DrainerConfiguration(), logger: Logger) {
+        self.stream = stream
+        self.queue = queue
+        self.properties = properties
+        self.configuration = configuration
+        var logger = logger
+        logger[metadataKey: "stream"] = "\(stream.name)"
+        self.logger = logger
+    }
+
+    /// What the drainer has done so far.
+    public var totals: DrainerTotals { state.withLock { $0.totals } }
+
+    /// Drains until graceful shutdown (or cancellation): stops taking rows, waits up to
+    /// ``DrainerConfiguration/shutdownGracePeriod`` for in-flight reports, and leaves the rest
+    /// on disk.
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            while !isShuttingDown {
+                let producer: KafkaProducer
+                do {
+                    producer = try KafkaProducer(properties: properties, logger: logger)
+                } catch {
+                    // Properties were checked at start-up; a failure here is an environment
+                    // problem (e.g. a missing CA file appeared): keep trying, slowly.
+                    logger.warning("cannot create the Kafka producer, retrying", metadata: ["error": "\(error)"])
+                    await pause(configuration.maxBackoff)
+                    continue
+                }
+                try await deliver(with: producer)
+                if let fatal = producer.fatalError, !isShuttingDown {
+                    logger.warning("the producer failed fatally; replacing it", metadata: ["error": "\(fatal)"])
+                }
+            }
+        } onGracefulShutdown: {
+            self.shuttingDown.store(true, ordering: .relaxed)
+        }
+    }
+
+    /// One producer's life: feed it, serve its reports, shut it down.
+    private func deliver(with producer: KafkaProducer) async throws {
+        producer.start()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await report in producer.deliveryReports {
+                    try self.handle(report)
+                }
+            }
+            try await feed(producer)
+            // Stop taking rows; wait for the reports of what is in flight, purge the rest (they
+            // come back failed and stay queued).
+            await producer.shutdown(timeout: configuration.shutdownGracePeriod)
+            try await group.waitForAll()
+        }
+        try flushOutcomes()
+        // Whatever was in flight has reported; start again from the oldest row.
+        state.withLock { state in
+            state.inFlight.removeAll()
+            state.inFlightBytes = 0
+            state.cursor = 0
+            state.rewindRequested = false
+        }
+    }
+
+    /// Reads rows and produces them while the window has room, until shutdown or producer death.
+    private func feed(_ producer: KafkaProducer) async throws {
+        let clock = ContinuousClock()
+        var nextMaintenance = clock.now.advanced(by: configuration.maintenanceInterval)
+        while !isShuttingDown, producer.fatalError == nil {
+            try flushOutcomesIfDue()
+            if clock.now >= nextMaintenance {
+                try queue.checkpoint()
+                try queue.reclaimSpace()
+                nextMaintenance = clock.now.advanced(by: configuration.maintenanceInterval)
+            }
+            let (rewind, inFlightRows, inFlightBytes, cursor) = state.withLock {
+                ($0.rewindRequested, $0.inFlight.count, $0.inFlightBytes, $0.cursor)
+            }
+            if rewind {
+                guard inFlightRows == 0 else {
+                    await pause(.milliseconds(5))
+                    continue
+                }
+                try flushOutcomes()
+                await pause(backoff())
+                state.withLock { state in
+                    state.cursor = 0
+                    state.rewindRequested = false
+                }
+                continue
+            }
+            let rowRoom = configuration.maxInFlightRows - inFlightRows
+            let byteRoom = configuration.maxInFlightBytes - inFlightBytes
+            guard rowRoom > 0, byteRoom > 0 else {
+                await pause(.milliseconds(2))
+                continue
+            }
+            let records = try queue.pendingRecords(stream: stream, afterID: cursor, limit: min(rowRoom, configuration.pageRows), maxBytes: byteRoom)
+            if records.isEmpty {
+                try flushOutcomes()
+                await pause(configuration.idlePollInterval)
+                continue
+            }
+            for record in records {
+                guard try produce(record, with: producer) else { break }
+            }
+        }
+    }
+
+    /// Produces one row; `false` when the feeder should stop this page.
+    private func produce(_ record: PendingRecord, with producer: KafkaProducer) throws -> Bool {
+        // In flight before the call: the report may arrive before `produce` returns.
+        state.withLock { state in
+            state.inFlight[record.id] = record.value.count
+            state.inFlightBytes += record.value.count
+        }
+        do {
+            try producer.produce(OutgoingRecord(
+                id: UInt64(record.id), topic: record.topic, key: record.key, value: record.value,
+                headers: record.headers.map { (name: $0.name, value: $0.value) }
+            ))
+            state.withLock { $0.cursor = record.id }
+            return true
+        } catch {
+            state.withLock { state in
+                if let bytes = state.inFlight.removeValue(forKey: record.id) { state.inFlightBytes -= bytes }
+            }
+            switch error {
+            case .queueFull:
+                return false  // the next page starts at this row again
+            case .produceRefused(let refusal) where attemptsBeforeDeadLetter(refusal) == 1:
+                try queue.deadLetter(record.id, errorName: refusal.name, error: refusal.message, stream: stream)
+                state.withLock { state in
+                    state.cursor = record.id
+                    state.totals.deadLettered += 1
+                }
+                logger.warning("row dead-lettered", metadata: ["record": "\(record.id)", "error": "\(refusal)"])
+                return true
+            case .produceRefused(let refusal):
+                state.withLock { state in
+                    state.pendingFailures.append((record.id, "\(refusal.name): \(refusal.message)"))
+                    state.rewindRequested = true
+                }
+                return false
+            case .producerFailed, .producerClosed, .propertyRefused, .clientCreationFailed, .operationFailed:
+                return false
+            }
+        }
+    }
+
+    /// Applies one delivery report.
+    private func handle(_ report: DeliveryReport) throws {
+        let id = Int64(bitPattern: report.recordID)
+        let error: KafkaDeliveryError? = state.withLock { state in
+            if let bytes = state.inFlight.removeValue(forKey: id) { state.inFlightBytes -= bytes }
+            switch report.outcome {
+            case .delivered:
+                state.pendingAcknowledgements.append(id)
+                state.consecutiveFailures = 0
+                state.totals.delivered += 1
+                return nil
+            case .failed(let error):
+                return error
+            }
+        }
+        guard let error else {
+            try flushOutcomesIfDue()
+            return
+        }
+        if attempts(of: id) + 1 >= attemptsBeforeDeadLetter(error) {
+            try queue.deadLetter(id, errorName: error.name, error: error.message, stream: stream)
+            state.withLock { $0.totals.deadLettered += 1 }
+            logger.warning("row dead-lettered", metadata: ["record": "\(id)", "error": "\(error)"])
+            return
+        }
+        let first = state.withLock { state in
+            state.pendingFailures.append((id, "\(error.name): \(error.message)"))
+            state.totals.retried += 1
+            defer { state.rewindRequested = true }
+            return !state.rewindRequested
+        }
+        if first {
+            logger.warning("delivery failed; the row stays queued and is retried", metadata: ["record": "\(id)", "error": "\(error)"])
+        }
+    }
+
+    /// How many failures in a row with `error` make a row a dead letter. A row-level permanent
+    /// error (too large, invalid) needs one. Authorization errors concern the topic, not the row:
+    /// librdkafka fails the rows queued behind one too, and ACLs change, so a row is
+    /// dead-lettered only when the error repeats. A missing topic may be being created.
+    private func attemptsBeforeDeadLetter(_ error: KafkaDeliveryError) -> Int {
+        switch error.code {
+        case .topicAuthorizationFailed, .clusterAuthorizationFailed: 2
+        case .unknownTopicOrPartition, .unknownTopic: configuration.unknownTopicAttempts
+        default: error.disposition == .permanent ? 1 : Int.max
+        }
+    }
+
+    /// Attempts recorded on the row plus failures not yet written.
+    private func attempts(of id: Int64) -> Int {
+        let pending = state.withLock { state in state.pendingFailures.filter { $0.id == id }.count }
+        let stored = (try? queue.pendingRecords(stream: stream, afterID: id - 1, limit: 1, maxBytes: 1).first { $0.id == id }?.attempts) ?? 0
+        return stored + pending
+    }
+
+    private func flushOutcomesIfDue() throws {
+        let due = state.withLock { state in
+            state.pendingAcknowledgements.count >= 256 || !state.pendingFailures.isEmpty
+                || (state.inFlight.isEmpty && !state.pendingAcknowledgements.isEmpty)
+        }
+        if due { try flushOutcomes() }
+    }
+
+    /// Commits pending deletions and failure records.
+    private func flushOutcomes() throws {
+        let (acknowledged, failures) = state.withLock { state in
+            defer {
+                state.pendingAcknowledgements.removeAll(keepingCapacity: true)
+                state.pendingFailures.removeAll()
+            }
+            return (state.pendingAcknowledgements, state.pendingFailures)
+        }
+        try queue.acknowledge(acknowledged, stream: stream)
+        for (error, ids) in Dictionary(grouping: failures, by: \.error) {
+            try queue.recordFailedAttempt(ids.map(\.id), error: error, stream: stream)
+        }
+    }
+
+    /// The wait before the next retry: doubling per consecutive failure, capped, with jitter
+    /// (50–100 %) so many nodes do not retry in step.
+    private func backoff() -> Duration {
+        let failures = state.withLock { state in
+            state.consecutiveFailures += 1
+            return state.consecutiveFailures
+        }
+        var wait = configuration.initialBackoff
+        for _ in 1..<min(failures, 30) where wait < configuration.maxBackoff { wait *= 2 }
+        wait = min(wait, configuration.maxBackoff)
+        return wait * Double.random(in: 0.5...1)
+    }
+
+    private var isShuttingDown: Bool { shuttingDown.load(ordering: .relaxed) || Task.isCancelled }
+
+    /// Sleeps up to `duration`, waking early on shutdown.
+    private func pause(_ duration: Duration) async {
+        let clock = ContinuousClock()
+        let end = clock.now.advanced(by: duration)
+        while !isShuttingDown, clock.now < end {
+            try? await Task.sleep(for: min(.milliseconds(50), end - clock.now))
+        }
+    }
+}
+
+/// Counts of what a drainer did since it started.
+public struct DrainerTotals: Sendable, Hashable {
+    /// Rows acknowledged by the broker (deleted).
+    public var delivered = 0
+    /// Failed attempts that left the row queued.
+    public var retried = 0
+    /// Rows moved to dead letters.
+    public var deadLettered = 0
+}

@@ -1,0 +1,52 @@
+import Logging
+import ServiceLifecycle
+import StatSinkConfig
+import StatSinkKafka
+import StatSinkQueue
+import StatSinkSynthetic
+
+/// The services of `statsink run`, built from a checked configuration: one queue file, and per
+/// Kafka sink a ``SinkWriter`` and a ``Drainer`` (several sinks are independent streams in the
+/// file), plus the configured sources.
+public struct Pipeline: Sendable {
+    /// The queue file, opened as its drainer.
+    public let queue: MessageQueue
+    /// One writer per Kafka sink.
+    public let writers: [SinkWriter]
+    /// One drainer per Kafka sink.
+    public let drainers: [Drainer]
+    /// Every long-running part, for a `ServiceGroup`.
+    public let services: [any Service]
+
+    /// Opens the queue and builds the services.
+    public init(configuration: StatSinkConfiguration, drainerConfiguration: DrainerConfiguration = DrainerConfiguration(), logger: Logger) throws(QueueError) {
+        queue = try MessageQueue(configuration: configuration.buffer.queueConfiguration, role: .drainer)
+        var writers: [SinkWriter] = []
+        var drainers: [Drainer] = []
+        for sink in configuration.kafkaSinks {
+            let writer = try SinkWriter(sink: sink, queue: queue)
+            writers.append(writer)
+            drainers.append(Drainer(stream: writer.stream, queue: queue, properties: sink.producerProperties, configuration: drainerConfiguration, logger: logger))
+        }
+        var services: [any Service] = drainers
+        if let synthetic = configuration.sources.synthetic {
+            let source = SyntheticSource(counters: synthetic.counters, gauges: synthetic.gauges, histograms: synthetic.histograms, node: configuration.node)
+            services.append(SyntheticSourceService(source: source, writers: writers, flushInterval: configuration.statsFlushInterval, logger: logger))
+        }
+        self.writers = writers
+        self.drainers = drainers
+        self.services = services
+    }
+}
+
+extension BufferConfiguration {
+    /// The queue settings of this `buffer` section.
+    public var queueConfiguration: MessageQueueConfiguration {
+        MessageQueueConfiguration(
+            path: path,
+            maxBytes: maxBytes,
+            whenFull: whenFull == .dropOldest ? .dropOldest : .dropNewest,
+            durability: durability == .full ? .full : .normal
+        )
+    }
+}

@@ -1,0 +1,99 @@
+import CRdKafka
+import Logging
+
+/// A librdkafka producer that reports what became of every record it accepts.
+///
+/// ```swift
+/// let producer = try KafkaProducer(properties: properties, logger: logger)
+/// producer.start()
+/// try producer.produce(record)            // never blocks; `.queueFull` means "later"
+/// for await report in producer.deliveryReports { … }
+/// await producer.shutdown(timeout: .seconds(5))
+/// ```
+///
+/// Every accepted record gets exactly one ``DeliveryReport``, delivered or failed, before
+/// ``deliveryReports`` ends: on shutdown, records still outstanding at the timeout are purged and
+/// reported failed (retriable); after a fatal error (``fatalError``) the producer purges and
+/// reports all of its records the same way, ends the sequence and accepts nothing more, and the
+/// caller creates a new producer. A broker acknowledgement is the only success: `rd_kafka_flush`
+/// is never taken as one.
+///
+/// librdkafka's reports, errors and logs are served by a poll loop on a thread of its own,
+/// started by ``start()``, never on the Swift cooperative pool.
+public final class KafkaProducer: Sendable {
+    let core: KafkaProducerCore
+
+    /// Creates the librdkafka producer, applying `properties` in order.
+    ///
+    /// - Throws: ``KafkaError/propertyRefused(name:message:)`` naming the first property librdkafka
+    ///   refuses, or ``KafkaError/clientCreationFailed(message:)`` when it refuses the combination.
+    public init(properties: KafkaProducerProperties, logger: Logger) throws(KafkaError) {
+        core = try KafkaProducerCore(properties: properties, logger: logger)
+    }
+
+    deinit {
+        // Not shut down: purge at once, so the handle and its thread do not outlive us for long.
+        core.requestShutdown(deadline: .now)
+    }
+
+    /// The delivery reports; see ``KafkaDeliveryReports``.
+    public var deliveryReports: KafkaDeliveryReports {
+        KafkaDeliveryReports(stream: core.reports)
+    }
+
+    /// Starts the poll loop on its own thread. Idempotent.
+    public func start() {
+        core.start()
+    }
+
+    /// Hands `record` to librdkafka, which copies it. Never blocks.
+    ///
+    /// - Throws: ``KafkaError/queueFull`` when the local queue is full (produce again after some
+    ///   reports), ``KafkaError/produceRefused(_:)`` when librdkafka refuses the record (permanent
+    ///   only for the record's own faults; see there), ``KafkaError/producerFailed(_:)`` after a
+    ///   fatal error, ``KafkaError/producerClosed`` once shutdown has begun.
+    public func produce(_ record: OutgoingRecord) throws(KafkaError) {
+        try core.produce(record)
+    }
+
+    /// Messages and requests librdkafka still holds, plus reports not yet served
+    /// (`rd_kafka_outq_len`); 0 once shut down.
+    public var outstandingCount: Int {
+        core.state.withLock { state in state.handle.map { Int(rd_kafka_outq_len($0)) } ?? 0 }
+    }
+
+    /// Records accepted whose report has not been yielded yet.
+    public var inFlightCount: Int {
+        core.state.withLock { $0.inFlightCount }
+    }
+
+    /// The fatal error that ended this producer, if one did.
+    public var fatalError: KafkaDeliveryError? {
+        core.state.withLock { $0.fatalError }
+    }
+
+    /// Whether the producer has shut down (or ended after a fatal error) and its handle is gone.
+    public var isClosed: Bool {
+        core.state.withLock { state in
+            if case .closed = state.phase { return true }
+            return false
+        }
+    }
+
+    /// Stops accepting records, waits up to `timeout` for the reports of outstanding ones, purges
+    /// the rest (reported failed, retriable), destroys the librdkafka handle and ends
+    /// ``deliveryReports``. Returns when all of that is done; safe to call more than once.
+    public func shutdown(timeout: Duration) async {
+        core.requestShutdown(deadline: .now + timeout)
+        await core.waitUntilClosed()
+    }
+
+    /// Raises a fabricated fatal error in librdkafka (`rd_kafka_test_fatal_error`), for tests
+    /// and demonstrations of the recovery path.
+    public func simulateFatalError(reason: String) {
+        core.state.withLock { state in
+            guard let handle = state.handle else { return }
+            _ = rd_kafka_test_fatal_error(handle, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, reason)
+        }
+    }
+}

@@ -1,0 +1,227 @@
+import Foundation
+import Logging
+import StatSink
+import StatSinkCodec
+import StatSinkConfig
+import StatSinkKafka
+import StatSinkModel
+import StatSinkQueue
+import StatSinkTestKit
+import Testing
+
+/// The drainer against a real Kafka-protocol broker: librdkafka's mock cluster over TCP.
+@Suite("Drainer against the mock broker", .serialized)
+struct DrainerTests {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("statsink-drainer-\(UUID().uuidString)")
+    let cluster: KafkaMockCluster
+    let topic = "envoy-metrics"
+
+    init() throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        cluster = try KafkaMockCluster(brokerCount: 1)
+        try cluster.createTopic(name: topic, partitions: 1)
+    }
+
+    func sink(batchSize: UInt32 = 50, deltas: Bool = false, producerConfig: [ProducerProperty] = []) -> KafkaSinkConfiguration {
+        KafkaSinkConfiguration(
+            brokerList: cluster.bootstrapServers, topic: topic, batchSize: batchSize, reportCountersAsDeltas: deltas,
+            producerConfig: [
+                ProducerProperty(name: "message.timeout.ms", value: "1500"),
+                ProducerProperty(name: "retry.backoff.ms", value: "20"),
+                ProducerProperty(name: "reconnect.backoff.ms", value: "20"),
+                ProducerProperty(name: "reconnect.backoff.max.ms", value: "100"),
+            ] + producerConfig,
+            bufferFlushTimeoutMs: 5
+        )
+    }
+
+    func openQueue(_ role: MessageQueue.Role = .drainer) throws -> MessageQueue {
+        try MessageQueue(configuration: MessageQueueConfiguration(path: directory.appendingPathComponent("queue.db").path), role: role)
+    }
+
+    static let fast = DrainerConfiguration(
+        idlePollInterval: .milliseconds(20), initialBackoff: .milliseconds(50), maxBackoff: .milliseconds(400),
+        shutdownGracePeriod: .seconds(2), maintenanceInterval: .seconds(1)
+    )
+
+    /// Writes `count` synthetic snapshots; returns every message written, in order.
+    func writeSnapshots(_ count: Int, metrics: Int = 120, sink: KafkaSinkConfiguration, writer: SinkWriter, seed: UInt64 = 7) throws -> [KafkaMessage] {
+        var source = SyntheticSource(counters: metrics * 7 / 10, gauges: metrics * 2 / 10, histograms: metrics / 10, node: NodeIdentity(id: "edge-17"), seed: seed)
+        let encoder = SnapshotEncoder(options: sink.encodingOptions)
+        var written: [KafkaMessage] = []
+        for index in 0..<count {
+            let snapshot = source.nextSnapshot(timestampMs: 1_764_000_000_000 + Int64(index) * 1000)
+            let outcome = try writer.write(snapshot)
+            written += encoder.encode(snapshot, sequence: outcome.sequence)
+        }
+        return written
+    }
+
+    /// Runs `drainer` until `condition` holds (or `timeout`), then stops it.
+    func drain(_ drainer: Drainer, until condition: @escaping @Sendable () throws -> Bool, timeout: Duration = .seconds(30)) async throws -> Bool {
+        let task = Task { try await drainer.run() }
+        defer { task.cancel() }
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while ContinuousClock.now < deadline {
+            if try condition() {
+                task.cancel()
+                try await task.value
+                return true
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        task.cancel()
+        try await task.value
+        return false
+    }
+
+    func read(_ count: Int) async throws -> [ConsumedMessage] {
+        try await KafkaTopicReader(bootstrapServers: cluster.bootstrapServers, topic: topic).read(count: count, timeout: .seconds(20))
+    }
+
+    @Test func deliveredRowsAreDeletedAndArriveIntactInOrder() async throws {
+        let queue = try openQueue()
+        defer { queue.close() }
+        let sink = sink()
+        let written = try writeSnapshots(5, sink: sink, writer: SinkWriter(sink: sink, queue: queue))
+        #expect(written.count == 15)
+        let drainer = Drainer(stream: QueueStream(topic: topic, brokerList: sink.brokerList), queue: queue, properties: sink.producerProperties, configuration: Self.fast, logger: Logger(label: "test"))
+        #expect(try await drain(drainer) { try queue.statistics().rows == 0 })
+        #expect(drainer.totals.delivered == 15)
+        let consumed = try await read(15)
+        #expect(fingerprints(consumed.map(\.value)) == fingerprints(written.map(\.value)))
+        #expect(consumed.map(\.key) == written.map(\.key))
+        #expect(consumed.map { $0.headers.map { "\($0.name)=\($0.value)" } } == written.map { $0.headers.map { "\($0.name)=\($0.value)" } })
+        #expect(try queue.statistics().deliveredRows == 15)
+    }
+
+    @Test func brokerOutageLongerThanMessageTimeoutLosesNothing() async throws {
+        let queue = try openQueue()
+        defer { queue.close() }
+        let sink = sink()
+        let writer = try SinkWriter(sink: sink, queue: queue)
+        try cluster.setBrokerDown(1)
+        let written = try writeSnapshots(4, sink: sink, writer: writer)
+        let drainer = Drainer(stream: QueueStream(topic: topic, brokerList: sink.brokerList), queue: queue, properties: sink.producerProperties, configuration: Self.fast, logger: Logger(label: "test"))
+        let task = Task { try await drainer.run() }
+        // Twice message.timeout.ms: every attempt in this window fails.
+        try await Task.sleep(for: .seconds(3.5))
+        #expect(try queue.statistics().rows == written.count, "nothing deleted while the broker is down")
+        #expect(drainer.totals.retried > 0)
+        #expect(drainer.totals.delivered == 0)
+        try cluster.setBrokerUp(1)
+        let deadline = ContinuousClock.now.advanced(by: .seconds(30))
+        while try queue.statistics().rows > 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        task.cancel()
+        try await task.value
+        #expect(try queue.statistics().rows == 0)
+        let consumed = try await read(written.count)
+        // At least once, in order: the first arrival of each message keeps the written order.
+        var seen = Set<[UInt8]>()
+        let firstArrivals = consumed.filter { seen.insert($0.value).inserted }
+        #expect(fingerprints(firstArrivals.map(\.value)) == fingerprints(written.map(\.value)))
+        #expect(try sqlite3Count(queue: directory, "SELECT count(*) FROM streams WHERE last_error IS NOT NULL") == 1)
+    }
+
+    @Test func permanentErrorsAreDeadLetteredWhileLaterRowsFlow() async throws {
+        let queue = try openQueue()
+        defer { queue.close() }
+        let sink = sink(batchSize: 0)
+        let writer = try SinkWriter(sink: sink, queue: queue)
+        // One message per produce request, so each injected error hits exactly one row.
+        var configuration = Self.fast
+        configuration.maxInFlightRows = 1
+        let drainer = Drainer(stream: QueueStream(topic: topic, brokerList: sink.brokerList), queue: queue, properties: sink.producerProperties, configuration: configuration, logger: Logger(label: "test"))
+        // Size: wrong for this row only, dead-lettered at once. Authorization: a topic-level error,
+        // dead-lettered when it persists (twice in a row for the same row).
+        cluster.pushProduceErrors([.messageSizeTooLarge, .topicAuthorizationFailed, .topicAuthorizationFailed])
+        let written = try writeSnapshots(5, sink: sink, writer: writer)
+        #expect(try await drain(drainer) { try queue.statistics().rows == 0 })
+        let errors = try sqlite3Lines(queue: directory, "SELECT id, error_name, error FROM dead_letters ORDER BY id")
+        #expect(drainer.totals.deadLettered == 2, "\(errors)")
+        #expect(drainer.totals.delivered == 3)
+        let statistics = try queue.statistics()
+        #expect(statistics.deadLetters == 2)
+        let consumed = try await read(3)
+        #expect(fingerprints(consumed.map(\.value)) == fingerprints(Array(written.dropFirst(2)).map(\.value)))
+        let names = try sqlite3Lines(queue: directory, "SELECT error_name FROM dead_letters ORDER BY id")
+        #expect(names == ["MSG_SIZE_TOO_LARGE", "TOPIC_AUTHORIZATION_FAILED"])
+    }
+
+    @Test func reopeningMidStreamResumesWithoutLoss() async throws {
+        let sink = sink()
+        let stream = QueueStream(topic: topic, brokerList: sink.brokerList)
+        var configuration = Self.fast
+        configuration.maxInFlightRows = 4
+        let firstQueue = try openQueue()
+        let written = try writeSnapshots(20, sink: sink, writer: SinkWriter(sink: sink, queue: firstQueue))
+        let first = Drainer(stream: stream, queue: firstQueue, properties: sink.producerProperties, configuration: configuration, logger: Logger(label: "test"))
+        // Stop part-way.
+        _ = try await drain(first) { try firstQueue.statistics().deliveredRows >= 10 }
+        let remaining = try firstQueue.statistics().rows
+        #expect(remaining > 0 && remaining < written.count)
+        firstQueue.close()
+
+        let queue = try openQueue()
+        defer { queue.close() }
+        let second = Drainer(stream: stream, queue: queue, properties: sink.producerProperties, configuration: configuration, logger: Logger(label: "test"))
+        #expect(try await drain(second) { try queue.statistics().rows == 0 })
+        let consumed = try await read(written.count + configuration.maxInFlightRows)
+        var seen = Set<[UInt8]>()
+        let firstArrivals = consumed.filter { seen.insert($0.value).inserted }
+        let expected = fingerprints(written.map(\.value))
+        let actual = fingerprints(firstArrivals.map(\.value))
+        let mismatch = zip(expected, actual).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+        #expect(actual == expected, "counts \(actual.count)/\(expected.count), first mismatch at \(String(describing: mismatch)); consumed \(consumed.count)")
+        #expect(consumed.count - firstArrivals.count <= configuration.maxInFlightRows, "duplicates only within the in-flight window")
+    }
+
+    @Test func deltaCountersStayRightAcrossARestart() throws {
+        let sink = sink(batchSize: 0, deltas: true)
+        let name = MetricName("cluster.upstream_rq_total")
+        func snapshot(_ value: UInt64, sourceDelta: UInt64) -> MetricSnapshot {
+            MetricSnapshot(timestampMs: 1, node: NodeIdentity(id: "n"), counters: [CounterSample(name: name, value: value, delta: sourceDelta)])
+        }
+        var queue = try openQueue(.writer)
+        try SinkWriter(sink: sink, queue: queue).write(snapshot(100, sourceDelta: 100))
+        queue.close()
+        queue = try openQueue(.drainer)
+        defer { queue.close() }
+        let writer = try SinkWriter(sink: sink, queue: queue)
+        // The source restarted too and claims a delta of 130; the true increase is 30.
+        try writer.write(snapshot(130, sourceDelta: 130))
+        // A smaller value is a counter reset: the delta is the new value.
+        try writer.write(snapshot(7, sourceDelta: 0))
+        let values = try queue.pendingRecords(stream: QueueStream(topic: topic, brokerList: sink.brokerList), afterID: 0, limit: 10, maxBytes: 1 << 20)
+            .map { String(decoding: $0.value, as: UTF8.self) }
+        #expect(values.count == 3)
+        #expect(values[0].contains(#""value":100,"delta":true"#))
+        #expect(values[1].contains(#""value":30,"delta":true"#))
+        #expect(values[2].contains(#""value":7,"delta":true"#))
+    }
+}
+
+func sqlite3Lines(queue directory: URL, _ sql: String) throws -> [String] {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+    process.arguments = ["-readonly", directory.appendingPathComponent("queue.db").path, sql]
+    let output = Pipe()
+    process.standardOutput = output
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+}
+
+func sqlite3Count(queue directory: URL, _ sql: String) throws -> Int {
+    Int(try sqlite3Lines(queue: directory, sql).first ?? "") ?? -1
+}
+
+/// `length:hash` of each value: comparable in a failure message, unlike the bytes.
+func fingerprints(_ values: [[UInt8]]) -> [String] {
+    values.map { value in
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in value { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return "\(value.count):\(String(hash, radix: 16))"
+    }
+}
