@@ -122,6 +122,7 @@ let package = Package(
             dependencies: [
                 "StatSink", "StatSinkConfig", "StatSinkKafka", "StatSinkQueue", "StatSinkCodec", "StatSinkModel",
                 "StatSinkTestKit", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),

@@ -40,6 +40,7 @@ public final class Drainer: Service, Sendable {
     private let properties: KafkaProducerProperties
     private let configuration: DrainerConfiguration
     private let logger: Logger
+    private let makeProducer: @Sendable (KafkaProducerProperties, Logger) throws(KafkaError) -> KafkaProducer
     private let state = Mutex(State())
     private let shuttingDown = Atomic<Bool>(false)
 
@@ -60,7 +61,16 @@ public final class Drainer: Service, Sendable {
     }
 
     /// Creates the drainer of `stream`; the queue must have been opened with role `.drainer`.
-    public init(stream: QueueStream, queue: MessageQueue, properties: KafkaProducerProperties, configuration: DrainerConfiguration = DrainerConfiguration(), logger: Logger) {
+    /// `makeProducer` creates each producer (a new one after a fatal error); tests use it to reach
+    /// the producer.
+    public init(
+        stream: QueueStream, queue: MessageQueue, properties: KafkaProducerProperties,
+        configuration: DrainerConfiguration = DrainerConfiguration(), logger: Logger,
+        makeProducer: @escaping @Sendable (KafkaProducerProperties, Logger) throws(KafkaError) -> KafkaProducer = { properties, logger throws(KafkaError) in
+            try KafkaProducer(properties: properties, logger: logger)
+        }
+    ) {
+        self.makeProducer = makeProducer
         self.stream = stream
         self.queue = queue
         self.properties = properties
@@ -81,7 +91,7 @@ public final class Drainer: Service, Sendable {
             while !isShuttingDown {
                 let producer: KafkaProducer
                 do {
-                    producer = try KafkaProducer(properties: properties, logger: logger)
+                    producer = try makeProducer(properties, logger)
                 } catch {
                     // Properties were checked at start-up; a failure here is an environment
                     // problem (e.g. a missing CA file appeared): keep trying, slowly.

@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import ServiceLifecycle
+import Synchronization
 import StatSink
 import StatSinkCodec
 import StatSinkConfig
@@ -75,7 +77,9 @@ struct DrainerTests {
         return false
     }
 
-    func read(_ count: Int) async throws -> [ConsumedMessage] {
+    /// Reads `count` messages, or with `nil` everything up to the end of the topic (use that when
+    /// duplicates are possible: everything was acknowledged before reading).
+    func read(_ count: Int?) async throws -> [ConsumedMessage] {
         try await KafkaTopicReader(bootstrapServers: cluster.bootstrapServers, topic: topic).read(count: count, timeout: .seconds(20))
     }
 
@@ -115,7 +119,7 @@ struct DrainerTests {
         task.cancel()
         try await task.value
         #expect(try queue.statistics().rows == 0)
-        let consumed = try await read(written.count)
+        let consumed = try await read(nil)
         // At least once, in order: the first arrival of each message keeps the written order.
         var seen = Set<[UInt8]>()
         let firstArrivals = consumed.filter { seen.insert($0.value).inserted }
@@ -166,7 +170,7 @@ struct DrainerTests {
         defer { queue.close() }
         let second = Drainer(stream: stream, queue: queue, properties: sink.producerProperties, configuration: configuration, logger: Logger(label: "test"))
         #expect(try await drain(second) { try queue.statistics().rows == 0 })
-        let consumed = try await read(written.count + configuration.maxInFlightRows)
+        let consumed = try await read(nil)
         var seen = Set<[UInt8]>()
         let firstArrivals = consumed.filter { seen.insert($0.value).inserted }
         let expected = fingerprints(written.map(\.value))
@@ -174,6 +178,59 @@ struct DrainerTests {
         let mismatch = zip(expected, actual).enumerated().first { $0.element.0 != $0.element.1 }?.offset
         #expect(actual == expected, "counts \(actual.count)/\(expected.count), first mismatch at \(String(describing: mismatch)); consumed \(consumed.count)")
         #expect(consumed.count - firstArrivals.count <= configuration.maxInFlightRows, "duplicates only within the in-flight window")
+    }
+
+    @Test func aFatalProducerErrorLeadsToAFreshProducerAndLosesNothing() async throws {
+        let queue = try openQueue()
+        defer { queue.close() }
+        let sink = sink()
+        let written = try writeSnapshots(10, sink: sink, writer: SinkWriter(sink: sink, queue: queue))
+        let producers = Mutex<[KafkaProducer]>([])
+        var configuration = Self.fast
+        configuration.maxInFlightRows = 2
+        let drainer = Drainer(
+            stream: QueueStream(topic: topic, brokerList: sink.brokerList), queue: queue, properties: sink.producerProperties,
+            configuration: configuration, logger: Logger(label: "test")
+        ) { properties, logger throws(KafkaError) in
+            let producer = try KafkaProducer(properties: properties, logger: logger)
+            producers.withLock { $0.append(producer) }
+            return producer
+        }
+        let delivered = try await drain(drainer) {
+            // Kill the first producer once it has delivered something.
+            if let first = producers.withLock({ $0.first }), first.fatalError == nil, try queue.statistics().deliveredRows > 0 {
+                first.simulateFatalError(reason: "test")
+            }
+            return try queue.statistics().rows == 0
+        }
+        #expect(delivered)
+        #expect(producers.withLock { $0.count } >= 2, "a fresh producer replaced the failed one")
+        #expect(producers.withLock { $0.first?.fatalError } != nil)
+        let consumed = try await read(nil)
+        var seen = Set<[UInt8]>()
+        let firstArrivals = consumed.filter { seen.insert($0.value).inserted }
+        #expect(fingerprints(firstArrivals.map(\.value)) == fingerprints(written.map(\.value)))
+    }
+
+    @Test func gracefulShutdownWithTheBrokerDownDeletesNothingAndStopsPromptly() async throws {
+        let queue = try openQueue()
+        defer { queue.close() }
+        let sink = sink()
+        let written = try writeSnapshots(3, sink: sink, writer: SinkWriter(sink: sink, queue: queue))
+        try cluster.setBrokerDown(1)
+        var configuration = Self.fast
+        configuration.shutdownGracePeriod = .milliseconds(500)
+        let drainer = Drainer(stream: QueueStream(topic: topic, brokerList: sink.brokerList), queue: queue, properties: sink.producerProperties, configuration: configuration, logger: Logger(label: "test"))
+        let group = ServiceGroup(services: [drainer], logger: Logger(label: "test"))
+        let run = Task { try await group.run() }
+        try await Task.sleep(for: .milliseconds(500))  // rows are in flight, the broker unreachable
+        let start = ContinuousClock.now
+        await group.triggerGracefulShutdown()
+        try await run.value
+        #expect(ContinuousClock.now - start < .seconds(3), "the grace period bounds the wait")
+        #expect(try queue.statistics().rows == written.count, "nothing deleted without an acknowledgement")
+        #expect(drainer.totals.delivered == 0)
+        try cluster.setBrokerUp(1)
     }
 
     @Test func deltaCountersStayRightAcrossARestart() throws {
