@@ -1,6 +1,7 @@
 import Foundation
 import StatSinkCodec
 @testable import StatSinkQueue
+import StatSinkTestKit
 import Testing
 
 @Suite("SQLite write-ahead queue")
@@ -37,7 +38,7 @@ struct MessageQueueTests {
     @Test func newerSchemaIsRefusedAndTheFileLeftUntouched() throws {
         try open().close()
         let path = directory.path("queue.db")
-        _ = try sqlite3Write(path, "PRAGMA user_version = 99")
+        try SQLiteShell.run(path, "PRAGMA user_version = 99", readOnly: false)
         let before = try Data(contentsOf: URL(fileURLWithPath: path))
         #expect(throws: QueueError.newerSchema(path: path, fileVersion: 99, supportedVersion: 1)) { try open() }
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
@@ -170,14 +171,4 @@ struct MessageQueueTests {
 
 extension String {
     var removingFinalNewline: String { hasSuffix("\n") ? String(dropLast()) : self }
-}
-
-/// Runs the sqlite3 shell on `path` for writing (for tests that prepare a file).
-func sqlite3Write(_ path: String, _ sql: String) throws -> Int32 {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-    process.arguments = [path, sql]
-    try process.run()
-    process.waitUntilExit()
-    return process.terminationStatus
 }

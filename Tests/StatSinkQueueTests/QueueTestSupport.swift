@@ -39,13 +39,5 @@ func enqueueGenerated(
 
 /// Runs the sqlite3 shell on `path` (read-only) and returns its output lines.
 func sqlite3(_ path: String, _ sql: String) throws -> [String] {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-    process.arguments = ["-readonly", path, sql]
-    let output = Pipe()
-    process.standardOutput = output
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+    try SQLiteShell.run(path, sql)
 }

@@ -259,15 +259,7 @@ struct DrainerTests {
 }
 
 func sqlite3Lines(queue directory: URL, _ sql: String) throws -> [String] {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-    process.arguments = ["-readonly", directory.appendingPathComponent("queue.db").path, sql]
-    let output = Pipe()
-    process.standardOutput = output
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+    try SQLiteShell.run(directory.appendingPathComponent("queue.db").path, sql)
 }
 
 func sqlite3Count(queue directory: URL, _ sql: String) throws -> Int {
