@@ -61,39 +61,76 @@ public struct SnapshotEncoder: Sendable {
         return stride(from: 0, to: metricCount, by: size).map { $0..<min($0 + size, metricCount) }
     }
 
-    /// One pass over the metrics; each writer reserves room for an entry before writing it.
+    /// One pass over the metrics, straight into the array returned; each writer reserves room
+    /// before writing, and sizes the array beforehand. Samples are passed as pointers into the
+    /// snapshot's arrays, so they are read in place rather than copied.
     private static func encode(_ snapshot: MetricSnapshot, metrics: Range<Int>, with writer: some MetricValueWriter) -> [UInt8] {
         var writer = writer
         let gaugeStart = snapshot.counters.count
         let histogramStart = gaugeStart + snapshot.gauges.count
+        // Positions within each array.
         let counters = metrics.clamped(to: 0..<gaugeStart)
-        let gauges = metrics.clamped(to: gaugeStart..<histogramStart)
-        let histograms = metrics.clamped(to: histogramStart..<snapshot.metricCount)
-        var cursor = ByteCursor(capacity: writer.estimatedSize(
-            counters: counters.count, gauges: gauges.count, histograms: histograms.count))
-        writer.writeStart(into: &cursor)
-        for index in counters {
-            writer.write(snapshot.counters[index], into: &cursor)
+        let gauges = metrics.clamped(to: gaugeStart..<histogramStart).offset(by: -gaugeStart)
+        let histograms = metrics.clamped(to: histogramStart..<snapshot.metricCount).offset(by: -histogramStart)
+        let capacity = writer.capacity(for: snapshot, counters: counters, gauges: gauges, histograms: histograms)
+        return ByteCursor.bytes(capacity: capacity) { cursor in
+            writer.writeStart(into: &cursor)
+            snapshot.counters.forEachPointer(in: counters) { writer.write($0, into: &cursor) }
+            snapshot.gauges.forEachPointer(in: gauges) { writer.write($0, into: &cursor) }
+            snapshot.histograms.forEachPointer(in: histograms) { writer.write($0, into: &cursor) }
+            writer.writeEnd(into: &cursor)
         }
-        for index in gauges {
-            writer.write(snapshot.gauges[index - gaugeStart], into: &cursor)
+    }
+}
+
+extension Range<Int> {
+    fileprivate func offset(by distance: Int) -> Range<Int> {
+        (lowerBound + distance)..<(upperBound + distance)
+    }
+}
+
+extension Array {
+    /// Calls `body` with a pointer to each element at `positions`, which must be valid. Unlike
+    /// passing `self[index]`, this does not copy the elements (retaining what they reference).
+    @inline(__always)
+    func forEachPointer(in positions: Range<Int>, _ body: (UnsafePointer<Element>) -> Void) {
+        withUnsafeBufferPointer { elements in
+            precondition(positions.isEmpty || (positions.lowerBound >= 0 && positions.upperBound <= elements.count), "positions out of bounds")
+            guard let base = elements.baseAddress else { return }
+            for index in positions { body(base + index) }
         }
-        for index in histograms {
-            writer.write(snapshot.histograms[index - histogramStart], into: &cursor)
-        }
-        writer.writeEnd(into: &cursor)
-        return cursor.finish()
     }
 }
 
 /// What the JSON and PROTOBUF writers have in common: one write per metric, in order. Each write
-/// reserves the room it needs in the cursor first.
+/// reserves the room it needs in the cursor first. Samples come as pointers into the snapshot's
+/// arrays, valid for the call.
 protocol MetricValueWriter {
-    /// A first guess of the value's size, to start the buffer at (growing it copies).
-    func estimatedSize(counters: Int, gauges: Int, histograms: Int) -> Int
+    /// The bytes to allocate for the value holding these metrics (positions in the snapshot's
+    /// `counters`, `gauges` and `histograms`); growing the buffer later copies it.
+    mutating func capacity(for snapshot: MetricSnapshot, counters: Range<Int>, gauges: Range<Int>, histograms: Range<Int>) -> Int
     mutating func writeStart(into cursor: inout ByteCursor)
-    mutating func write(_ counter: CounterSample, into cursor: inout ByteCursor)
-    mutating func write(_ gauge: GaugeSample, into cursor: inout ByteCursor)
-    mutating func write(_ histogram: HistogramSample, into cursor: inout ByteCursor)
+    mutating func write(_ counter: UnsafePointer<CounterSample>, into cursor: inout ByteCursor)
+    mutating func write(_ gauge: UnsafePointer<GaugeSample>, into cursor: inout ByteCursor)
+    mutating func write(_ histogram: UnsafePointer<HistogramSample>, into cursor: inout ByteCursor)
     mutating func writeEnd(into cursor: inout ByteCursor)
+}
+
+extension ProtobufMessageWriter {
+    /// Its estimate from the metric counts.
+    func capacity(for snapshot: MetricSnapshot, counters: Range<Int>, gauges: Range<Int>, histograms: Range<Int>) -> Int {
+        estimatedSize(counters: counters.count, gauges: gauges.count, histograms: histograms.count)
+    }
+
+    mutating func write(_ counter: UnsafePointer<CounterSample>, into cursor: inout ByteCursor) {
+        write(counter.pointee, into: &cursor)
+    }
+
+    mutating func write(_ gauge: UnsafePointer<GaugeSample>, into cursor: inout ByteCursor) {
+        write(gauge.pointee, into: &cursor)
+    }
+
+    mutating func write(_ histogram: UnsafePointer<HistogramSample>, into cursor: inout ByteCursor) {
+        write(histogram.pointee, into: &cursor)
+    }
 }
