@@ -12,6 +12,8 @@ import PackageDescription
 /// - `StatSinkSynthetic`: Envoy-like snapshot generators (the synthetic source, tests, benchmarks).
 /// - `StatSinkTestKit`: what tests and benchmarks share: the generators, a reference encoder.
 /// - `statsink`: the command line, a thin shell over the library modules.
+/// - `statsink-mock-broker`: librdkafka's mock cluster in a process of its own (benchmarks, harnesses).
+/// - `statsink-bench`: the benchmarks, each figure next to a baseline measured in the same run.
 let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
@@ -30,6 +32,7 @@ let package = Package(
         .library(name: "StatSinkTestKit", targets: ["StatSinkTestKit"]),
         .executable(name: "statsink", targets: ["statsink"]),
         .executable(name: "statsink-bench", targets: ["StatSinkBenchmarks"]),
+        .executable(name: "statsink-mock-broker", targets: ["StatSinkMockBroker"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -92,8 +95,18 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .executableTarget(
+            name: "StatSinkMockBroker",
+            dependencies: ["StatSinkKafka"],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
             name: "StatSinkBenchmarks",
-            dependencies: ["StatSinkModel", "StatSinkCodec", "StatSinkProtobuf", "StatSinkTestKit"],
+            dependencies: [
+                "StatSinkModel", "StatSinkCodec", "StatSinkProtobuf", "StatSinkTestKit", "StatSink", "StatSinkConfig",
+                "StatSinkKafka", "StatSinkQueue", "StatSinkSynthetic", "CSQLite",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "StatSinkModelTests", dependencies: ["StatSinkModel"], swiftSettings: strictSettings),

@@ -1,0 +1,242 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import StatSink
+import StatSinkCodec
+import StatSinkConfig
+import StatSinkKafka
+import StatSinkModel
+import StatSinkQueue
+import StatSinkSynthetic
+
+/// Issue 3 (b) and (c): a pre-filled backlog drained by the real ``Drainer`` to a mock broker in
+/// another process (`statsink-mock-broker`), against librdkafka producing the same payloads from
+/// memory; and this process's peak RSS while draining against its RSS with an empty queue.
+///
+/// Order matters for (c): the backlog is written one snapshot at a time, the empty-queue RSS is
+/// taken next (same heap history), then the drain; only after it are the baseline's payloads read
+/// into memory, from a copy of the backlog file made before the drain.
+struct DrainBenchmark {
+    /// The figures of one run.
+    struct Result {
+        var backlogRows = 0
+        var backlogPayloadBytes: Int64 = 0
+        var backlogFileBytes: Int64 = 0
+        var fillSeconds = 0.0
+        var drainSeconds = 0.0
+        var drainerTotals: DrainerTotals?
+        var baselineSeconds = 0.0
+        var baselineFailures = 0
+        /// CPU used while draining and while producing the baseline.
+        var drainCPU = CPUTime(machineBusySeconds: 0, processSeconds: 0, brokerSeconds: 0)
+        var baselineCPU = CPUTime(machineBusySeconds: 0, processSeconds: 0, brokerSeconds: 0)
+        /// Largest sampled `VmRSS` with the drainer running on an empty queue.
+        var emptyResidentBytes = 0
+        /// Largest sampled `VmRSS` while the drainer drained the backlog, and samples taken.
+        var drainResidentBytes = 0
+        var drainSamples = 0
+        /// `VmHWM` over each phase (reset before it), when the kernel lets us reset it.
+        var emptyPeakBytes: Int?
+        var drainPeakBytes: Int?
+    }
+
+    /// What went wrong.
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Payload bytes to queue before draining.
+    let backlogBytes: Int64
+    /// Where the queue files go; removed afterwards.
+    let directory: URL
+    /// How long the drainer idles on an empty queue for the RSS baseline.
+    var idleTime = Duration.seconds(2)
+    /// A drain taking longer than this is a failure, not a figure.
+    var drainTimeout = Duration.seconds(900)
+
+    static let drainTopic = "statsink-bench-drain"
+    static let baselineTopic = "statsink-bench-baseline"
+
+    func run() async throws -> Result {
+        // One partition each: every message carries the node id as its key, so they would all
+        // land on one partition anyway.
+        let broker = try MockBrokerProcess(topics: [(Self.drainTopic, 1), (Self.baselineTopic, 1)])
+        defer { broker.stop() }
+        // The product's producer properties (acks=all, idempotence), with linger 5 ms.
+        let sink = KafkaSinkConfiguration(
+            brokerList: broker.bootstrapServers, topic: Self.drainTopic, batchSize: 100, bufferFlushTimeoutMs: 5, format: .json
+        )
+        var logger = Logger(label: "statsink-bench")
+        logger.logLevel = .warning
+
+        let backlogPath = directory.appendingPathComponent("drain-backlog.db").path
+        let copyPath = directory.appendingPathComponent("drain-baseline-copy.db").path
+        let emptyPath = directory.appendingPathComponent("drain-empty.db").path
+        defer { [backlogPath, copyPath, emptyPath].forEach(EnqueueBenchmark.removeDatabase) }
+        // Room for the whole backlog: nothing may be dropped at the cap.
+        let queueConfiguration = { (path: String) in
+            MessageQueueConfiguration(path: path, maxBytes: UInt64(backlogBytes) * 2 + (1 << 30))
+        }
+
+        var result = Result()
+        let clock = ContinuousClock()
+        let fillStart = clock.now
+        (result.backlogRows, result.backlogPayloadBytes) = try fill(queueConfiguration(backlogPath), sink: sink)
+        result.fillSeconds = (clock.now - fillStart).seconds
+        result.backlogFileBytes = Self.fileSize(backlogPath)
+        // The baseline's payloads, kept on disk until the drain is over.
+        try FileManager.default.copyItem(atPath: backlogPath, toPath: copyPath)
+
+        // (c) baseline: the same drainer, idle on an empty queue.
+        do {
+            let queue = try MessageQueue(configuration: queueConfiguration(emptyPath), role: .drainer)
+            defer { queue.close() }
+            let drainer = Drainer(stream: QueueStream(topic: sink.topic, brokerList: sink.brokerList), queue: queue, properties: sink.producerProperties, logger: logger)
+            let peakReset = MemorySampler.resetPeak()
+            let sampler = MemorySampler()
+            try await Self.running(drainer, logger: logger) {
+                try await Task.sleep(for: idleTime)
+            }
+            result.emptyResidentBytes = sampler.stop().maximumBytes
+            result.emptyPeakBytes = peakReset ? MemorySampler.status()?.peakBytes : nil
+        }
+
+        // (b) and (c): the drain, timed from the drainer's start to the last row deleted.
+        do {
+            let queue = try MessageQueue(configuration: queueConfiguration(backlogPath), role: .drainer)
+            defer { queue.close() }
+            let drainer = Drainer(stream: QueueStream(topic: sink.topic, brokerList: sink.brokerList), queue: queue, properties: sink.producerProperties, logger: logger)
+            let peakReset = MemorySampler.resetPeak()
+            let sampler = MemorySampler()
+            let rows = result.backlogRows
+            let cpu = CPUTime.now(broker: broker)
+            let start = clock.now
+            try await Self.running(drainer, logger: logger) {
+                while true {
+                    // The in-memory count first: the table is only counted once it should be empty.
+                    let totals = drainer.totals
+                    if totals.delivered + totals.deadLettered >= rows, try queue.statistics().rows == 0 { break }
+                    guard clock.now - start < drainTimeout else {
+                        throw Failure(description: "the drain did not finish within \(drainTimeout): \(totals)")
+                    }
+                    try await Task.sleep(for: .milliseconds(5))
+                }
+            }
+            result.drainSeconds = (clock.now - start).seconds
+            result.drainCPU = CPUTime.now(broker: broker).since(cpu)
+            (result.drainResidentBytes, result.drainSamples) = sampler.stop()
+            result.drainPeakBytes = peakReset ? MemorySampler.status()?.peakBytes : nil
+            result.drainerTotals = drainer.totals
+        }
+
+        // (b) baseline: only now are the payloads read into memory.
+        let records = try Self.records(atPath: copyPath, stream: QueueStream(topic: sink.topic, brokerList: sink.brokerList), topic: Self.baselineTopic)
+        EnqueueBenchmark.removeDatabase(copyPath)
+        let cpu = CPUTime.now(broker: broker)
+        let start = clock.now
+        result.baselineFailures = try await Self.produce(records, properties: sink.producerProperties, logger: logger)
+        result.baselineSeconds = (clock.now - start).seconds
+        result.baselineCPU = CPUTime.now(broker: broker).since(cpu)
+        return result
+    }
+
+    /// Writes synthetic 10k-metric snapshots (the ``SinkWriter``'s encoding, `batch_size` 100)
+    /// until the queue holds ``backlogBytes`` of payload; returns the rows and payload bytes queued.
+    private func fill(_ configuration: MessageQueueConfiguration, sink: KafkaSinkConfiguration) throws -> (rows: Int, payloadBytes: Int64) {
+        let queue = try MessageQueue(configuration: configuration, role: .writer)
+        defer { queue.close() }
+        let stream = QueueStream(topic: sink.topic, brokerList: sink.brokerList)
+        let encoder = SnapshotEncoder(options: sink.encodingOptions)
+        let mix = EnqueueBenchmark.metricMix
+        var source = SyntheticSource(counters: mix.counters, gauges: mix.gauges, histograms: mix.histograms, node: NodeIdentity(id: "edge-17", cluster: "edge"))
+        var timestampMs: Int64 = 1_764_000_000_000
+        var rows = 0
+        var payloadBytes: Int64 = 0
+        // Counted as written (the queue's statistics would read the whole table each time).
+        while payloadBytes < backlogBytes {
+            timestampMs += 10_000
+            let snapshot = source.nextSnapshot(timestampMs: timestampMs)
+            let outcome = try queue.enqueueSnapshot(stream: stream, nodeID: snapshot.node.id, snapshotTimeMs: timestampMs, format: .json) { sequence in
+                let messages = encoder.encode(snapshot, sequence: sequence)
+                payloadBytes += messages.reduce(0) { $0 + Int64($1.value.count) }
+                return messages
+            }
+            guard outcome.drops.isEmpty else {
+                throw Failure(description: "the backlog fill dropped rows: \(outcome.drops)")
+            }
+            rows += outcome.recordIDs.count
+        }
+        try queue.checkpoint()  // everything in the main file, so a file copy is the whole queue
+        return (rows, payloadBytes)
+    }
+
+    /// Runs `drainer` as `statsink run` does (a `ServiceGroup`) while `body` runs, then shuts it
+    /// down gracefully.
+    private static func running(_ drainer: Drainer, logger: Logger, _ body: () async throws -> Void) async throws {
+        let group = ServiceGroup(services: [drainer], logger: logger)
+        async let run: Void = group.run()
+        do {
+            try await body()
+        } catch {
+            await group.triggerGracefulShutdown()
+            try? await run
+            throw error
+        }
+        await group.triggerGracefulShutdown()
+        try await run
+    }
+
+    /// Every row of the queue file at `path`, as records for `topic`.
+    private static func records(atPath path: String, stream: QueueStream, topic: String) throws -> [OutgoingRecord] {
+        let queue = try MessageQueue(configuration: MessageQueueConfiguration(path: path, maxBytes: 1 << 40), role: .writer)
+        defer { queue.close() }
+        var records: [OutgoingRecord] = []
+        var cursor: Int64 = 0
+        while true {
+            let page = try queue.pendingRecords(stream: stream, afterID: cursor, limit: 1024, maxBytes: .max)
+            guard let last = page.last else { return records }
+            cursor = last.id
+            records += page.map {
+                OutgoingRecord(id: UInt64($0.id), topic: topic, key: $0.key, value: $0.value, headers: $0.headers.map { ($0.name, $0.value) })
+            }
+        }
+    }
+
+    /// The baseline: produces every record with one ``KafkaProducer`` as fast as librdkafka takes
+    /// them, and returns once every delivery report is in; returns the failed reports.
+    private static func produce(_ records: [OutgoingRecord], properties: KafkaProducerProperties, logger: Logger) async throws -> Int {
+        let producer = try KafkaProducer(properties: properties, logger: logger)
+        producer.start()
+        async let failures: Int = {
+            var reported = 0
+            var failed = 0
+            for await report in producer.deliveryReports {
+                if case .failed = report.outcome { failed += 1 }
+                reported += 1
+                if reported == records.count { break }
+            }
+            return failed
+        }()
+        for record in records {
+            while true {
+                do throws(KafkaError) {
+                    try producer.produce(record)
+                    break
+                } catch .queueFull {
+                    try await Task.sleep(for: .milliseconds(1))  // librdkafka's queue is full: let it send
+                }
+            }
+        }
+        let failed = await failures
+        await producer.shutdown(timeout: .seconds(5))
+        return failed
+    }
+
+    private static func fileSize(_ path: String) -> Int64 {
+        ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? NSNumber)?.int64Value ?? 0
+    }
+}
+
+extension Duration {
+    var seconds: Double { milliseconds / 1000 }
+}
