@@ -3,9 +3,10 @@ public struct DrainerConfiguration: Sendable, Hashable {
     /// Rows produced but not yet reported, at most. Default 1000.
     public var maxInFlightRows: Int
     /// Payload bytes produced but not yet reported, at most (a single larger row still goes).
-    /// Default 64 MiB. With ``maxInFlightRows`` it bounds memory whatever the backlog.
+    /// Default 8 MiB: enough to keep librdkafka's batches full (it keeps about 5 MB outstanding),
+    /// small enough that memory stays flat while a large backlog drains.
     public var maxInFlightBytes: Int
-    /// Rows read from the queue per query. Default 256.
+    /// Rows read from the queue per query. Default 64.
     public var pageRows: Int
     /// How often an empty queue is looked at again. Default 100 ms.
     public var idlePollInterval: Duration
@@ -24,8 +25,8 @@ public struct DrainerConfiguration: Sendable, Hashable {
     /// Creates a configuration with the documented defaults.
     public init(
         maxInFlightRows: Int = 1000,
-        maxInFlightBytes: Int = 64 << 20,
-        pageRows: Int = 256,
+        maxInFlightBytes: Int = 8 << 20,
+        pageRows: Int = 64,
         idlePollInterval: Duration = .milliseconds(100),
         initialBackoff: Duration = .milliseconds(200),
         maxBackoff: Duration = .seconds(30),

@@ -121,9 +121,10 @@ struct DrainBenchmark {
                     }
                     try await Task.sleep(for: .milliseconds(5))
                 }
+                // Stopped here: the drainer's shutdown that follows is not part of the drain.
+                result.drainSeconds = (clock.now - start).seconds
+                result.drainCPU = CPUTime.now(broker: broker).since(cpu)
             }
-            result.drainSeconds = (clock.now - start).seconds
-            result.drainCPU = CPUTime.now(broker: broker).since(cpu)
             (result.drainResidentBytes, result.drainSamples) = sampler.stop()
             result.drainPeakBytes = peakReset ? MemorySampler.status()?.peakBytes : nil
             result.drainerTotals = drainer.totals
@@ -134,9 +135,10 @@ struct DrainBenchmark {
         EnqueueBenchmark.removeDatabase(copyPath)
         let cpu = CPUTime.now(broker: broker)
         let start = clock.now
-        result.baselineFailures = try await Self.produce(records, properties: sink.producerProperties, logger: logger)
-        result.baselineSeconds = (clock.now - start).seconds
-        result.baselineCPU = CPUTime.now(broker: broker).since(cpu)
+        result.baselineFailures = try await Self.produce(records, properties: sink.producerProperties, logger: logger) {
+            result.baselineSeconds = (clock.now - start).seconds
+            result.baselineCPU = CPUTime.now(broker: broker).since(cpu)
+        }
         return result
     }
 
@@ -203,8 +205,11 @@ struct DrainBenchmark {
     }
 
     /// The baseline: produces every record with one ``KafkaProducer`` as fast as librdkafka takes
-    /// them, and returns once every delivery report is in; returns the failed reports.
-    private static func produce(_ records: [OutgoingRecord], properties: KafkaProducerProperties, logger: Logger) async throws -> Int {
+    /// them, calls `allReported` once every delivery report is in (before the producer's
+    /// shutdown), and returns the number of failed reports.
+    private static func produce(
+        _ records: [OutgoingRecord], properties: KafkaProducerProperties, logger: Logger, allReported: () -> Void
+    ) async throws -> Int {
         let producer = try KafkaProducer(properties: properties, logger: logger)
         producer.start()
         async let failures: Int = {
@@ -228,6 +233,7 @@ struct DrainBenchmark {
             }
         }
         let failed = await failures
+        allReported()
         await producer.shutdown(timeout: .seconds(5))
         return failed
     }

@@ -48,7 +48,7 @@ final class MemorySampler: Sendable {
         var status = Status(residentBytes: 0, peakBytes: 0)
         for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") || line.hasPrefix("VmHWM:") {
             // "VmRSS:     12345 kB"
-            let kibibytes = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Int($0) } ?? 0
+            let kibibytes = line.split(whereSeparator: \.isWhitespace).dropFirst().first.flatMap { Int($0) } ?? 0
             if line.hasPrefix("VmRSS:") { status.residentBytes = kibibytes << 10 } else { status.peakBytes = kibibytes << 10 }
         }
         return status

@@ -22,7 +22,7 @@ final class MockBrokerProcess {
         guard FileManager.default.isExecutableFile(atPath: executable.path) else {
             throw Failure(description: """
                 \(executable.path) not found: build it next to the benchmark with
-                swift build -c release --scratch-path .build-bench --product statsink-mock-broker
+                swift build -c release --product statsink-mock-broker (and the benchmark's --scratch-path, if any)
                 """)
         }
         process = Process()

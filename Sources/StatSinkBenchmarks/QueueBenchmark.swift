@@ -85,6 +85,10 @@ struct QueueBenchmark {
         if let drainPeak = result.drainPeakBytes, let emptyPeak = result.emptyPeakBytes {
             print("| peak RSS, MiB (VmHWM) | \(cell(Double(drainPeak) / mebibyte, 1)) draining | \(cell(Double(emptyPeak) / mebibyte, 1)) empty queue | \(cell(Double(drainPeak) / Double(emptyPeak), 2))x | <= 1.2x |")
         }
+        for (phase, cpu, seconds) in [("drain", drainCPU, result.drainSeconds), ("baseline", baselineCPU, result.baselineSeconds)]
+        where cpu.otherSeconds > 0.1 * Double(machine.processors) * seconds {
+            print("WARNING: other processes used \(cell(cpu.otherSeconds, 2)) CPU-seconds during the \(phase), so the ratios above are not trustworthy: rerun on a quiet machine.")
+        }
         print(machine)
     }
 }

@@ -14,8 +14,11 @@ enum HeadersColumn {
     /// Reads what ``encode(_:)`` wrote (JSON escapes included, no surrogate pairs, which
     /// ``encode(_:)`` never writes); `nil` when malformed.
     static func decode(_ text: String) -> [(name: String, value: String)]? {
-        var parser = Parser(scalars: Array(text.unicodeScalars))
-        return parser.headers()
+        var text = text
+        return text.withUTF8 { bytes in
+            var parser = Parser(bytes: bytes)
+            return parser.headers()
+        }
     }
 
     private static func quoted(_ string: String) -> String {
@@ -33,14 +36,17 @@ enum HeadersColumn {
         return result + "\""
     }
 
+    /// Parses UTF-8 bytes: every delimiter is ASCII, so multi-byte characters pass through, and
+    /// a string without escapes (the usual case) becomes a `String` straight from its bytes. The
+    /// drainer decodes this column for every row it sends.
     private struct Parser {
-        let scalars: [Unicode.Scalar]
+        let bytes: UnsafeBufferPointer<UInt8>
         var index = 0
 
         mutating func headers() -> [(name: String, value: String)]? {
             var result: [(name: String, value: String)] = []
             guard expect("[") else { return nil }
-            if peek() == "]" { index += 1; return atEnd() ? result : nil }
+            if peek() == UInt8(ascii: "]") { index += 1; return atEnd() ? result : nil }
             repeat {
                 guard expect("["), let name = string(), expect(","), let value = string(), expect("]") else { return nil }
                 result.append((name, value))
@@ -50,55 +56,72 @@ enum HeadersColumn {
 
         private mutating func string() -> String? {
             guard expect("\"") else { return nil }
-            var result = String.UnicodeScalarView()
-            while index < scalars.count {
-                let scalar = scalars[index]
+            let start = index
+            while index < bytes.count {
+                switch bytes[index] {
+                case UInt8(ascii: "\""):
+                    index += 1
+                    return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index - 1]), as: UTF8.self)
+                case UInt8(ascii: "\\"):
+                    return escapedString(from: start)
+                default:
+                    index += 1
+                }
+            }
+            return nil
+        }
+
+        /// The rest of a string that has escapes, from its first byte after the opening quote.
+        private mutating func escapedString(from start: Int) -> String? {
+            var result = Array(bytes[start..<index])
+            while index < bytes.count {
+                let byte = bytes[index]
                 index += 1
-                switch scalar {
-                case "\"": return String(result)
-                case "\\":
-                    guard index < scalars.count else { return nil }
-                    let escaped = scalars[index]
+                switch byte {
+                case UInt8(ascii: "\""): return String(decoding: result, as: UTF8.self)
+                case UInt8(ascii: "\\"):
+                    guard index < bytes.count else { return nil }
+                    let escaped = bytes[index]
                     index += 1
                     switch escaped {
-                    case "\"", "\\", "/": result.append(escaped)
-                    case "n": result.append("\n")
-                    case "t": result.append("\t")
-                    case "r": result.append("\r")
-                    case "b": result.append("\u{8}")
-                    case "f": result.append("\u{C}")
-                    case "u":
-                        guard index + 4 <= scalars.count,
-                              let code = UInt32(String(String.UnicodeScalarView(scalars[index..<index + 4])), radix: 16),
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): result.append(escaped)
+                    case UInt8(ascii: "n"): result.append(0x0A)
+                    case UInt8(ascii: "t"): result.append(0x09)
+                    case UInt8(ascii: "r"): result.append(0x0D)
+                    case UInt8(ascii: "b"): result.append(0x08)
+                    case UInt8(ascii: "f"): result.append(0x0C)
+                    case UInt8(ascii: "u"):
+                        guard index + 4 <= bytes.count,
+                              let code = UInt32(String(decoding: UnsafeBufferPointer(rebasing: bytes[index..<index + 4]), as: UTF8.self), radix: 16),
                               let decoded = Unicode.Scalar(code) else { return nil }
                         index += 4
-                        result.append(decoded)
+                        result.append(contentsOf: String(decoded).utf8)
                     default: return nil
                     }
-                default: result.append(scalar)
+                default: result.append(byte)
                 }
             }
             return nil
         }
 
         private mutating func skipSpace() {
-            while index < scalars.count, [" ", "\n", "\t", "\r"].contains(scalars[index]) { index += 1 }
+            while index < bytes.count, [0x20, 0x0A, 0x09, 0x0D].contains(bytes[index]) { index += 1 }
         }
 
-        private mutating func peek() -> Unicode.Scalar? {
+        private mutating func peek() -> UInt8? {
             skipSpace()
-            return index < scalars.count ? scalars[index] : nil
+            return index < bytes.count ? bytes[index] : nil
         }
 
-        private mutating func expect(_ scalar: Unicode.Scalar) -> Bool {
-            guard peek() == scalar else { return false }
+        private mutating func expect(_ character: Unicode.Scalar) -> Bool {
+            guard peek() == UInt8(ascii: character) else { return false }
             index += 1
             return true
         }
 
         private mutating func atEnd() -> Bool {
             skipSpace()
-            return index == scalars.count
+            return index == bytes.count
         }
     }
 }
