@@ -45,8 +45,8 @@ public final class Drainer: Service, Sendable {
     private let shuttingDown = Atomic<Bool>(false)
 
     private struct State {
-        /// Record id → payload bytes, of rows produced and not yet reported.
-        var inFlight: [Int64: Int] = [:]
+        /// Rows produced and not yet reported, by record id.
+        var inFlight: [Int64: InFlightRow] = [:]
         var inFlightBytes = 0
         /// The last record id produced since the last rewind (keyset cursor).
         var cursor: Int64 = 0
@@ -183,7 +183,7 @@ public final class Drainer: Service, Sendable {
     private func produce(_ record: PendingRecord, with producer: KafkaProducer) throws -> Bool {
         // In flight before the call: the report may arrive before `produce` returns.
         state.withLock { state in
-            state.inFlight[record.id] = record.value.count
+            state.inFlight[record.id] = InFlightRow(bytes: record.value.count, attempts: record.attempts)
             state.inFlightBytes += record.value.count
         }
         do {
@@ -195,7 +195,7 @@ public final class Drainer: Service, Sendable {
             return true
         } catch {
             state.withLock { state in
-                if let bytes = state.inFlight.removeValue(forKey: record.id) { state.inFlightBytes -= bytes }
+                if let row = state.inFlight.removeValue(forKey: record.id) { state.inFlightBytes -= row.bytes }
             }
             switch error {
             case .queueFull:
@@ -223,23 +223,25 @@ public final class Drainer: Service, Sendable {
     /// Applies one delivery report.
     private func handle(_ report: DeliveryReport) throws {
         let id = Int64(bitPattern: report.recordID)
-        let error: KafkaDeliveryError? = state.withLock { state in
-            if let bytes = state.inFlight.removeValue(forKey: id) { state.inFlightBytes -= bytes }
+        let (row, error): (InFlightRow?, KafkaDeliveryError?) = state.withLock { state in
+            let row = state.inFlight.removeValue(forKey: id)
+            if let row { state.inFlightBytes -= row.bytes }
             switch report.outcome {
             case .delivered:
                 state.pendingAcknowledgements.append(id)
                 state.consecutiveFailures = 0
                 state.totals.delivered += 1
-                return nil
+                return (row, nil)
             case .failed(let error):
-                return error
+                return (row, error)
             }
         }
         guard let error else {
             try flushOutcomesIfDue()
             return
         }
-        if attempts(of: id) + 1 >= attemptsBeforeDeadLetter(error) {
+        // The row's failed attempts were read with it; one row is in flight at most once.
+        if (row?.attempts ?? 0) + 1 >= attemptsBeforeDeadLetter(error) {
             try queue.deadLetter(id, errorName: error.name, error: error.message, stream: stream)
             state.withLock { $0.totals.deadLettered += 1 }
             logger.warning("row dead-lettered", metadata: ["record": "\(id)", "error": "\(error)"])
@@ -266,13 +268,6 @@ public final class Drainer: Service, Sendable {
         case .unknownTopicOrPartition, .unknownTopic: configuration.unknownTopicAttempts
         default: error.disposition == .permanent ? 1 : Int.max
         }
-    }
-
-    /// Attempts recorded on the row plus failures not yet written.
-    private func attempts(of id: Int64) -> Int {
-        let pending = state.withLock { state in state.pendingFailures.filter { $0.id == id }.count }
-        let stored = (try? queue.pendingRecords(stream: stream, afterID: id - 1, limit: 1, maxBytes: 1).first { $0.id == id }?.attempts) ?? 0
-        return stored + pending
     }
 
     private func flushOutcomesIfDue() throws {
@@ -321,6 +316,14 @@ public final class Drainer: Service, Sendable {
             try? await Task.sleep(for: min(.milliseconds(50), end - clock.now))
         }
     }
+}
+
+/// A row handed to the producer and not yet reported.
+private struct InFlightRow {
+    /// Its payload bytes, for the in-flight byte budget.
+    var bytes: Int
+    /// Its failed attempts before this one, as stored on the row.
+    var attempts: Int
 }
 
 /// Counts of what a drainer did since it started.
