@@ -167,50 +167,51 @@ public final class Drainer: Service, Sendable {
                 await pause(.milliseconds(2))
                 continue
             }
-            let records = try queue.pendingRecords(stream: stream, afterID: cursor, limit: min(rowRoom, configuration.pageRows), maxBytes: byteRoom)
-            if records.isEmpty {
+            // Each row goes from SQLite's memory straight into librdkafka's copy.
+            var seen = 0
+            try queue.forEachPendingRecord(stream: stream, afterID: cursor, limit: min(rowRoom, configuration.pageRows), maxBytes: byteRoom) { record in
+                seen += 1
+                return try produce(record, with: producer)
+            }
+            if seen == 0 {
                 try flushOutcomes()
                 await pause(configuration.idlePollInterval)
-                continue
-            }
-            for record in records {
-                guard try produce(record, with: producer) else { break }
             }
         }
     }
 
     /// Produces one row; `false` when the feeder should stop this page.
-    private func produce(_ record: PendingRecord, with producer: KafkaProducer) throws -> Bool {
+    private func produce(_ record: borrowing PendingRecordView, with producer: KafkaProducer) throws -> Bool {
+        let id = record.id
+        let bytes = record.value.count
+        let attempts = record.attempts
         // In flight before the call: the report may arrive before `produce` returns.
         state.withLock { state in
-            state.inFlight[record.id] = InFlightRow(bytes: record.value.count, attempts: record.attempts)
-            state.inFlightBytes += record.value.count
+            state.inFlight[id] = InFlightRow(bytes: bytes, attempts: attempts)
+            state.inFlightBytes += bytes
         }
         do {
-            try producer.produce(OutgoingRecord(
-                id: UInt64(record.id), topic: record.topic, key: record.key, value: record.value,
-                headers: record.headers.map { (name: $0.name, value: $0.value) }
-            ))
-            state.withLock { $0.cursor = record.id }
+            try producer.produce(id: UInt64(id), topic: record.topic, key: record.key, value: record.value, headers: record.headers)
+            state.withLock { $0.cursor = id }
             return true
         } catch {
             state.withLock { state in
-                if let row = state.inFlight.removeValue(forKey: record.id) { state.inFlightBytes -= row.bytes }
+                if let row = state.inFlight.removeValue(forKey: id) { state.inFlightBytes -= row.bytes }
             }
             switch error {
             case .queueFull:
                 return false  // the next page starts at this row again
             case .produceRefused(let refusal) where attemptsBeforeDeadLetter(refusal) == 1:
-                try queue.deadLetter(record.id, errorName: refusal.name, error: refusal.message, stream: stream)
+                try queue.deadLetter(id, errorName: refusal.name, error: refusal.message, stream: stream)
                 state.withLock { state in
-                    state.cursor = record.id
+                    state.cursor = id
                     state.totals.deadLettered += 1
                 }
-                logger.warning("row dead-lettered", metadata: ["record": "\(record.id)", "error": "\(refusal)"])
+                logger.warning("row dead-lettered", metadata: ["record": "\(id)", "error": "\(refusal)"])
                 return true
             case .produceRefused(let refusal):
                 state.withLock { state in
-                    state.pendingFailures.append((record.id, "\(refusal.name): \(refusal.message)"))
+                    state.pendingFailures.append((id, "\(refusal.name): \(refusal.message)"))
                     state.rewindRequested = true
                 }
                 return false

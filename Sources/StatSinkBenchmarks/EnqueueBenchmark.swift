@@ -46,7 +46,7 @@ struct EnqueueBenchmark {
         defer { writerQueue.close() }
         let queue = try MessageQueue(configuration: configuration(files[1]), role: .writer)
         defer { queue.close() }
-        let raw = try RawSQLiteTable(path: files[2], synchronous: durability == .full ? "FULL" : "NORMAL")
+        let raw = try RawSQLiteTable(path: files[2], synchronous: durability == .full ? "FULL" : "NORMAL", pageSize: configuration(files[0]).pageSize)
 
         let sink = KafkaSinkConfiguration(brokerList: "bench:9092", topic: "envoy-metrics", batchSize: 100, format: .json)
         let writer = try SinkWriter(sink: sink, queue: writerQueue)

@@ -12,12 +12,13 @@ final class RawSQLiteTable {
     private var database: OpaquePointer?
     private var insertStatement: OpaquePointer?
 
-    /// Opens (creating) a WAL database at `path` with `synchronous` (`NORMAL` or `FULL`), as the
-    /// queue opens its file.
-    init(path: String, synchronous: String) throws(Failure) {
+    /// Opens (creating) a WAL database at `path` with `synchronous` (`NORMAL` or `FULL`) and the
+    /// queue's page size, as the queue opens its file.
+    init(path: String, synchronous: String, pageSize: Int) throws(Failure) {
         guard sqlite3_open_v2(path, &database, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK else {
             throw Failure(description: "open \(path): \(message)")
         }
+        try execute("PRAGMA page_size = \(pageSize)")
         try execute("PRAGMA journal_mode = WAL")
         try execute("PRAGMA synchronous = \(synchronous)")
         try execute("CREATE TABLE IF NOT EXISTS payloads (id INTEGER PRIMARY KEY, payload BLOB NOT NULL)")

@@ -53,7 +53,28 @@ public final class KafkaProducer: Sendable {
     ///   only for the record's own faults; see there), ``KafkaError/producerFailed(_:)`` after a
     ///   fatal error, ``KafkaError/producerClosed`` once shutdown has begun.
     public func produce(_ record: OutgoingRecord) throws(KafkaError) {
-        try core.produce(record)
+        // `withUnsafeBytes` only rethrows untyped errors: carry ours out as a value.
+        let failure: KafkaError? = record.key.withUnsafeBytes { key in
+            record.value.withUnsafeBytes { value in
+                do throws(KafkaError) {
+                    try core.produce(id: record.id, topic: record.topic, key: key, value: value, headers: record.headers)
+                    return nil
+                } catch {
+                    return error
+                }
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Hands a record whose key and value live in someone else's memory (e.g. a row being read
+    /// from SQLite) to librdkafka, which copies them before this returns: no copy of ours first.
+    /// An empty `key` means no key. Throws as ``produce(_:)``.
+    public func produce(
+        id: UInt64, topic: String, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer,
+        headers: [(name: String, value: String)]
+    ) throws(KafkaError) {
+        try core.produce(id: id, topic: topic, key: key, value: value, headers: headers)
     }
 
     /// Messages and requests librdkafka still holds, plus reports not yet served

@@ -92,14 +92,17 @@ final class KafkaProducerCore: Sendable {
 
     // MARK: Producing
 
-    func produce(_ record: OutgoingRecord) throws(KafkaError) {
+    func produce(
+        id: UInt64, topic: String, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer,
+        headers: [(name: String, value: String)]
+    ) throws(KafkaError) {
         try state.withLock { (state: inout State) throws(KafkaError) in
             guard case .open = state.phase, let handle = state.handle else {
                 throw state.fatalError.map(KafkaError.producerFailed) ?? .producerClosed
             }
-            let topic = try Self.topic(named: record.topic, handle: handle, cache: &state.topics)
-            try Self.enqueue(record, handle: handle, topic: topic)
-            state.inFlight[record.id, default: 0] += 1
+            let topicHandle = try Self.topic(named: topic, handle: handle, cache: &state.topics)
+            try Self.enqueue(id: id, topicName: topic, key: key, value: value, headers: headers, handle: handle, topic: topicHandle)
+            state.inFlight[id, default: 0] += 1
             state.inFlightCount += 1
         }
     }
@@ -113,42 +116,44 @@ final class KafkaProducerCore: Sendable {
         return topic
     }
 
-    /// Hands one record to librdkafka (copied, so our buffers may go right after); never blocks.
-    static func enqueue(_ record: OutgoingRecord, handle: OpaquePointer, topic: OpaquePointer) throws(KafkaError) {
-        let headers = rd_kafka_headers_new(record.headers.count)!
-        for header in record.headers {
-            addHeader(header.name, header.value, to: headers)
+    /// Hands one record to librdkafka (copied, so the caller's buffers may go right after);
+    /// never blocks.
+    static func enqueue(
+        id: UInt64, topicName: String, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer,
+        headers: [(name: String, value: String)], handle: OpaquePointer, topic: OpaquePointer
+    ) throws(KafkaError) {
+        let headerList = rd_kafka_headers_new(headers.count)!
+        for header in headers {
+            addHeader(header.name, header.value, to: headerList)
         }
-        // A non-empty stand-in keeps an empty value a present, empty value rather than a null one.
-        let value = record.value.isEmpty ? [0] : record.value
-        let failure: OpaquePointer? = value.withUnsafeBytes { value in
-            record.key.withUnsafeBytes { key in
-                withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 6) { arguments in
-                    arguments.initialize(repeating: rd_kafka_vu_t())
-                    arguments[0].vtype = RD_KAFKA_VTYPE_RKT
-                    arguments[0].u.rkt = topic
-                    arguments[1].vtype = RD_KAFKA_VTYPE_VALUE
-                    arguments[1].u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
-                    arguments[1].u.mem.size = record.value.count
-                    arguments[2].vtype = RD_KAFKA_VTYPE_OPAQUE
-                    arguments[2].u.ptr = UnsafeMutableRawPointer(bitPattern: UInt(record.id))  // an id, never a pointer
-                    arguments[3].vtype = RD_KAFKA_VTYPE_MSGFLAGS
-                    arguments[3].u.i = RD_KAFKA_MSG_F_COPY
-                    arguments[4].vtype = RD_KAFKA_VTYPE_HEADERS
-                    arguments[4].u.headers = headers
-                    var count = 5
-                    if !record.key.isEmpty {
-                        arguments[5].vtype = RD_KAFKA_VTYPE_KEY
-                        arguments[5].u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress)
-                        arguments[5].u.mem.size = key.count
-                        count = 6
-                    }
-                    return rd_kafka_produceva(handle, arguments.baseAddress, count)
+        let failure: OpaquePointer? = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1) { standIn in
+            // A non-null pointer keeps an empty value a present, empty value rather than a null one.
+            let valuePointer = value.baseAddress ?? UnsafeRawPointer(standIn.baseAddress!)
+            return withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 6) { arguments in
+                arguments.initialize(repeating: rd_kafka_vu_t())
+                arguments[0].vtype = RD_KAFKA_VTYPE_RKT
+                arguments[0].u.rkt = topic
+                arguments[1].vtype = RD_KAFKA_VTYPE_VALUE
+                arguments[1].u.mem.ptr = UnsafeMutableRawPointer(mutating: valuePointer)
+                arguments[1].u.mem.size = value.count
+                arguments[2].vtype = RD_KAFKA_VTYPE_OPAQUE
+                arguments[2].u.ptr = UnsafeMutableRawPointer(bitPattern: UInt(id))  // an id, never a pointer
+                arguments[3].vtype = RD_KAFKA_VTYPE_MSGFLAGS
+                arguments[3].u.i = RD_KAFKA_MSG_F_COPY
+                arguments[4].vtype = RD_KAFKA_VTYPE_HEADERS
+                arguments[4].u.headers = headerList
+                var count = 5
+                if let keyPointer = key.baseAddress, !key.isEmpty {
+                    arguments[5].vtype = RD_KAFKA_VTYPE_KEY
+                    arguments[5].u.mem.ptr = UnsafeMutableRawPointer(mutating: keyPointer)
+                    arguments[5].u.mem.size = key.count
+                    count = 6
                 }
+                return rd_kafka_produceva(handle, arguments.baseAddress, count)
             }
         }
         guard let failure else { return }  // librdkafka owns the headers now
-        rd_kafka_headers_destroy(headers)  // still ours when produceva fails
+        rd_kafka_headers_destroy(headerList)  // still ours when produceva fails
         let code = KafkaErrorCode(rd_kafka_error_code(failure))
         var error = KafkaDeliveryError(code: code, message: String(cString: rd_kafka_error_string(failure)))
         let isFatal = rd_kafka_error_is_fatal(failure) != 0
@@ -158,7 +163,7 @@ final class KafkaProducerCore: Sendable {
         if !recordLevelCodes.contains(code) {
             // The topic's state refused it (e.g. a cached authorization error): the record was never tried.
             error.disposition = .retriable
-            error.message = "topic \(record.topic) refused for now: \(error.message)"
+            error.message = "topic \(topicName) refused for now: \(error.message)"
         }
         throw .produceRefused(error)
     }

@@ -35,6 +35,10 @@ public final class MessageQueue: Sendable {
     private let lock = Mutex(())
     /// Guarded by ``lock``: every access goes through ``withConnection(_:)``.
     nonisolated(unsafe) private let connection: SQLiteConnection
+    /// Serializes all use of ``readConnectionStorage``.
+    private let readLock = Mutex(())
+    /// The drainer's read-only connection, once opened. Guarded by ``readLock``.
+    nonisolated(unsafe) private var readConnectionStorage: SQLiteConnection?
     private let drainerLock: DrainerLock?
 
     /// Opens (creating and migrating if needed) the queue at `configuration.path`.
@@ -54,6 +58,10 @@ public final class MessageQueue: Sendable {
     /// Closes the file and releases the drainer lock. Later calls fail.
     public func close() {
         lock.withLock { _ in connection.close() }
+        readLock.withLock { _ in
+            readConnectionStorage?.close()
+            readConnectionStorage = nil
+        }
         drainerLock?.release()
     }
 
@@ -134,37 +142,84 @@ public final class MessageQueue: Sendable {
 
     /// The oldest rows of `stream` after record id `afterID` (keyset pagination: pass the last id
     /// of the previous page), at most `limit` rows and about `maxBytes` payload bytes (at least
-    /// one row, however large).
+    /// one row, however large), copied into memory.
     public func pendingRecords(stream: QueueStream, afterID: Int64, limit: Int, maxBytes: Int) throws(QueueError) -> [PendingRecord] {
-        try withConnection { (connection) throws(QueueError) -> [PendingRecord] in
+        var records: [PendingRecord] = []
+        do {
+            try forEachPendingRecord(stream: stream, afterID: afterID, limit: limit, maxBytes: maxBytes) { row in
+                records.append(PendingRecord(
+                    id: row.id, topic: row.topic, key: Array(row.key), value: Array(row.value),
+                    headers: row.headers.map { KafkaHeader(name: $0.name, value: $0.value) }, attempts: row.attempts
+                ))
+                return true
+            }
+        } catch let error as QueueError {
+            throw error
+        } catch {
+            preconditionFailure("the body does not throw")
+        }
+        return records
+    }
+
+    /// Calls `body` with each of the oldest rows of `stream` after record id `afterID`, in id
+    /// order, at most `limit` rows and about `maxBytes` payload bytes (at least one row, however
+    /// large), until `body` returns `false`; returns how many rows `body` accepted.
+    ///
+    /// The row's key and value point into SQLite's memory and are valid only during the call:
+    /// the drainer hands them straight to the producer (which copies them) instead of copying a
+    /// whole page of payloads first. Reads use a connection of their own, so `body` may call the
+    /// queue's other methods (e.g. ``deadLetter(_:errorName:error:stream:nowMs:)``), and
+    /// acknowledgements from other threads never wait for a page to be read. Rethrows what
+    /// `body` throws; throws ``QueueError`` for what SQLite refuses.
+    @discardableResult
+    public func forEachPendingRecord(
+        stream: QueueStream, afterID: Int64, limit: Int, maxBytes: Int,
+        _ body: (borrowing PendingRecordView) throws -> Bool
+    ) throws -> Int {
+        try readLock.withLock { (_) throws -> Int in
+            let connection = try readConnection()
             let statement = try connection.statement("""
                 SELECT id, topic, message_key, payload, headers, attempts FROM messages
                 WHERE stream = ? AND id > ? ORDER BY id LIMIT ?
                 """)
+            defer { statement.reset() }
             statement.bind(1, stream.name)
             statement.bind(2, afterID)
             statement.bind(3, Int64(limit))
-            var records: [PendingRecord] = []
+            var accepted = 0
             var bytes = 0
             while bytes < maxBytes, try statement.step() {
-                let headersText = statement.string(4) ?? "[]"
                 let id = statement.int64(0)
+                let headersText = statement.string(4) ?? "[]"
                 guard let headers = HeadersColumn.decode(headersText) else {
                     throw QueueError.sqlite(operation: "read headers of row \(id)", code: SQLITE_CORRUPT, message: "malformed headers column: \(headersText.prefix(80))")
                 }
-                let record = PendingRecord(
+                let row = PendingRecordView(
                     id: id,
                     topic: statement.string(1) ?? stream.topic,
-                    key: statement.bytes(2),
-                    value: statement.bytes(3),
-                    headers: headers.map { KafkaHeader(name: $0.name, value: $0.value) },
+                    key: statement.borrowedBytes(2),
+                    value: statement.borrowedBytes(3),
+                    headers: headers,
                     attempts: Int(statement.int64(5))
                 )
-                bytes += record.value.count
-                records.append(record)
+                bytes += row.value.count
+                guard try body(row) else { break }
+                accepted += 1
             }
-            return records
+            return accepted
         }
+    }
+
+    /// The drainer's read connection, opened on first use. Guarded by ``readLock``.
+    private func readConnection() throws(QueueError) -> SQLiteConnection {
+        if let connection = readConnectionStorage { return connection }
+        let connection = try SQLiteConnection(path: configuration.path, flags: SQLITE_OPEN_READONLY)
+        try connection.execute("PRAGMA busy_timeout = \(configuration.busyTimeoutMs)")
+        // Payloads are read past the page cache (overflow pages go straight into the result
+        // buffer), so a small cache for the b-tree pages is enough.
+        try connection.execute("PRAGMA cache_size = -256")
+        readConnectionStorage = connection
+        return connection
     }
 
     /// Deletes rows the broker acknowledged, in one transaction, and counts them as delivered.
@@ -348,7 +403,12 @@ extension MessageQueue {
             throw QueueError.newerSchema(path: connection.path, fileVersion: Int(fileVersion), supportedVersion: Migration.latestVersion)
         }
         if fileVersion == 0 {
-            // Must precede the first table: auto-vacuum mode is fixed once the file has tables.
+            // Must precede the first table: page size and auto-vacuum mode are fixed once the
+            // file has tables (SQLite ignores both on a file that already has them).
+            guard (512...65536).contains(configuration.pageSize), configuration.pageSize.nonzeroBitCount == 1 else {
+                throw QueueError.cannotOpen(path: connection.path, reason: "page size \(configuration.pageSize) is not a power of two from 512 to 65536")
+            }
+            try connection.execute("PRAGMA page_size = \(configuration.pageSize)")
             try connection.execute("PRAGMA auto_vacuum = INCREMENTAL")
         }
         try connection.execute("PRAGMA journal_mode = WAL")

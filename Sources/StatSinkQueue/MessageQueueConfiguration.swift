@@ -33,6 +33,11 @@ public struct MessageQueueConfiguration: Sendable, Hashable {
     public var busyTimeoutMs: Int32
     /// The size the WAL file is truncated back to after a checkpoint. Default 16 MiB.
     public var journalSizeLimit: Int64
+    /// The page size of a new file, in bytes (a power of two from 512 to 65536); an existing
+    /// file keeps the size it was created with. Default 16 KiB: a typical message (tens of KiB)
+    /// spans a few overflow pages instead of many 4 KiB ones, and reading or freeing it takes
+    /// that many fewer system calls.
+    public var pageSize: Int
 
     /// Creates a configuration with the documented defaults.
     public init(
@@ -41,7 +46,8 @@ public struct MessageQueueConfiguration: Sendable, Hashable {
         whenFull: WhenFull = .dropOldest,
         durability: Durability = .normal,
         busyTimeoutMs: Int32 = 5000,
-        journalSizeLimit: Int64 = 16 << 20
+        journalSizeLimit: Int64 = 16 << 20,
+        pageSize: Int = 16 << 10
     ) {
         self.path = path
         self.maxBytes = maxBytes
@@ -49,5 +55,6 @@ public struct MessageQueueConfiguration: Sendable, Hashable {
         self.durability = durability
         self.busyTimeoutMs = busyTimeoutMs
         self.journalSizeLimit = journalSizeLimit
+        self.pageSize = pageSize
     }
 }

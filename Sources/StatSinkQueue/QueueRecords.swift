@@ -63,6 +63,25 @@ public struct PendingRecord: Sendable, Hashable {
     public var attempts: Int
 }
 
+/// A queued message seen in place, during ``MessageQueue/forEachPendingRecord(stream:afterID:limit:maxBytes:_:)``.
+///
+/// `key` and `value` point into SQLite's memory: valid only during the call that received the
+/// view, never to be kept.
+public struct PendingRecordView: ~Copyable {
+    /// The record id: increasing, never reused; the per-message opaque of the produce call.
+    public let id: Int64
+    /// The destination topic.
+    public let topic: String
+    /// The message key.
+    public let key: UnsafeRawBufferPointer
+    /// The message value.
+    public let value: UnsafeRawBufferPointer
+    /// The headers, in produce order.
+    public let headers: [(name: String, value: String)]
+    /// Failed delivery attempts so far.
+    public let attempts: Int
+}
+
 /// Counts that describe a queue file, for status output and self-metrics.
 public struct QueueStatistics: Sendable, Hashable {
     /// Rows waiting for delivery.

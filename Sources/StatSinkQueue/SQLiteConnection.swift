@@ -159,6 +159,13 @@ final class SQLiteStatement {
         return String(cString: text)
     }
 
+    /// The column's bytes in SQLite's memory: valid until the next step, reset or column call
+    /// that converts this column.
+    func borrowedBytes(_ column: Int32) -> UnsafeRawBufferPointer {
+        guard let blob = sqlite3_column_blob(pointer, column) else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: blob, count: Int(sqlite3_column_bytes(pointer, column)))
+    }
+
     func bytes(_ column: Int32) -> [UInt8] {
         let count = Int(sqlite3_column_bytes(pointer, column))
         guard count > 0, let blob = sqlite3_column_blob(pointer, column) else { return [] }

@@ -21,11 +21,51 @@ struct MessageQueueTests {
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
         #expect(try sqlite3(path, "PRAGMA journal_mode") == ["wal"])
         #expect(try sqlite3(path, "PRAGMA auto_vacuum") == ["2"])  // incremental
+        #expect(try sqlite3(path, "PRAGMA page_size") == ["16384"])
         #expect(try sqlite3(path, "SELECT version, name FROM schema_migrations") == ["1|0001_create_queue"])
         #expect(try sqlite3(path, "PRAGMA user_version") == ["1"])
         #expect(try sqlite3(path, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name") == [
             "counter_state", "dead_letters", "drops", "messages", "schema_migrations", "streams",
         ])
+    }
+
+    @Test func pageSizeIsSetOnNewFilesOnlyAndMustBeAPowerOfTwo() throws {
+        let path = directory.path("small-pages.db")
+        try MessageQueue(configuration: MessageQueueConfiguration(path: path, pageSize: 4096), role: .writer).close()
+        // An existing file keeps its page size whatever the configuration says.
+        let queue = try MessageQueue(configuration: MessageQueueConfiguration(path: path, pageSize: 65536), role: .writer)
+        try enqueueGenerated(queue)
+        queue.close()
+        #expect(try sqlite3(path, "PRAGMA page_size") == ["4096"])
+        let bad = directory.path("bad.db")
+        #expect(throws: QueueError.cannotOpen(path: bad, reason: "page size 3000 is not a power of two from 512 to 65536")) {
+            try MessageQueue(configuration: MessageQueueConfiguration(path: bad, pageSize: 3000), role: .writer)
+        }
+    }
+
+    @Test func rowsAreReadInPlaceAndTheBodyMayChangeTheQueue() throws {
+        let queue = try open()
+        defer { queue.close() }
+        let (outcome, messages) = try enqueueGenerated(queue, metrics: 30, batchSize: 5)
+        let ids = outcome.recordIDs
+        var seen: [Int64] = []
+        // The body dead-letters the second row and acknowledges the third while the page is
+        // being read (the drainer does both), then stops at the fifth.
+        let accepted = try queue.forEachPendingRecord(stream: testStream, afterID: 0, limit: 100, maxBytes: 1 << 30) { row in
+            let index = seen.count
+            seen.append(row.id)
+            #expect(Array(row.value) == messages[index].value)
+            #expect(Array(row.key) == messages[index].key)
+            #expect(row.headers.map(\.name) == messages[index].headers.map(\.name))
+            #expect(row.attempts == 0)
+            if index == 1 { try queue.deadLetter(row.id, errorName: "MSG_SIZE_TOO_LARGE", error: "too large", stream: testStream) }
+            if index == 2 { try queue.acknowledge([row.id], stream: testStream) }
+            return index < 4
+        }
+        #expect(accepted == 4)
+        #expect(seen == Array(ids[0...4]))
+        #expect(try queue.pendingRecords(stream: testStream, afterID: 0, limit: 100, maxBytes: 1 << 30).map(\.id) == [ids[0]] + Array(ids[3...]))
+        #expect(try queue.statistics().deadLetters == 1)
     }
 
     @Test func reopeningAppliesNothingTwice() throws {
