@@ -127,7 +127,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StatSinkQueueTests",
-            dependencies: ["StatSinkQueue", "StatSinkCodec", "StatSinkModel", "StatSinkTestKit"],
+            dependencies: ["StatSinkQueue", "StatSinkCodec", "StatSinkModel", "StatSinkSynthetic", "StatSinkTestKit", "CSQLite"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -259,8 +259,23 @@ public final class MessageQueue: Sendable {
     }
 
     /// Records a failed delivery attempt of rows that stay queued for a retry.
+    ///
+    /// At the byte cap a longer error text may not fit: the attempts are then counted without
+    /// the text, and if even that does not fit they go unrecorded (the rows themselves stay).
     public func recordFailedAttempt(_ ids: [Int64], error: String, stream: QueueStream, nowMs: Int64 = currentTimeMs()) throws(QueueError) {
         guard !ids.isEmpty else { return }
+        do throws(QueueError) {
+            try recordFailedAttempt(ids, error: error, noting: true, stream: stream, nowMs: nowMs)
+        } catch where error.isFull {
+            do throws(QueueError) {
+                try recordFailedAttempt(ids, error: nil, noting: false, stream: stream, nowMs: nowMs)
+            } catch where error.isFull {
+                return
+            }
+        }
+    }
+
+    private func recordFailedAttempt(_ ids: [Int64], error: String?, noting: Bool, stream: QueueStream, nowMs: Int64) throws(QueueError) {
         try withConnection { (connection) throws(QueueError) in
             try connection.transaction { () throws(QueueError) in
                 let update = try connection.statement("""
@@ -273,34 +288,75 @@ public final class MessageQueue: Sendable {
                     update.bind(3, id)
                     try update.step()
                 }
-                try Self.noteStreamError(connection, stream: stream, error: error, nowMs: nowMs)
+                if noting, let error { try Self.noteStreamError(connection, stream: stream, error: error, nowMs: nowMs) }
             }
         }
     }
 
     /// Moves a row the broker refused for good to `dead_letters`, with the error.
+    ///
+    /// The row's own pages are freed before the dead letter is written, so the move needs almost
+    /// no extra room at the byte cap. If it still does not fit, `drop_oldest` drops the oldest
+    /// rows (counted) and tries once more; otherwise (or if it still does not fit) the row leaves
+    /// the queue counted in `drops` as ``DropReason/deadLetterNoRoom``, never silently.
     public func deadLetter(_ id: Int64, errorName: String, error: String, stream: QueueStream, nowMs: Int64 = currentTimeMs()) throws(QueueError) {
         try withConnection { (connection) throws(QueueError) in
-            try connection.transaction { () throws(QueueError) in
-                let move = try connection.statement("""
-                    INSERT INTO dead_letters (id, stream, topic, enqueued_at_ms, node_id, snapshot_seq, snapshot_time_ms,
-                        batch_index, batch_count, format, metric_count, message_key, headers, payload, payload_bytes,
-                        attempts, dead_lettered_at_ms, error_name, error)
-                    SELECT id, stream, topic, enqueued_at_ms, node_id, snapshot_seq, snapshot_time_ms,
-                        batch_index, batch_count, format, metric_count, message_key, headers, payload, payload_bytes,
-                        attempts + 1, ?, ?, ? FROM messages WHERE id = ?
-                    """)
-                move.bind(1, nowMs)
-                move.bind(2, errorName)
-                move.bind(3, error)
-                move.bind(4, id)
-                try move.step()
-                let delete = try connection.statement("DELETE FROM messages WHERE id = ?")
-                delete.bind(1, id)
-                try delete.step()
-                try Self.noteStreamError(connection, stream: stream, error: "\(errorName): \(error)", nowMs: nowMs)
+            for attempt in 0..<2 {
+                do throws(QueueError) {
+                    try connection.transaction { () throws(QueueError) in
+                        if attempt > 0 {
+                            let size = try connection.integer("SELECT coalesce(sum(payload_bytes), 0) FROM messages WHERE id = \(id)")
+                            _ = try Self.dropOldestRows(connection, bytes: size + Self.rowOverhead, nowMs: nowMs)
+                        }
+                        try Self.moveToDeadLetters(connection, id: id, errorName: errorName, error: error, nowMs: nowMs)
+                        try Self.noteStreamError(connection, stream: stream, error: "\(errorName): \(error)", nowMs: nowMs)
+                    }
+                    return
+                } catch where error.isFull && attempt == 0 && configuration.whenFull == .dropOldest {
+                    continue
+                } catch where error.isFull {
+                    try connection.transaction { () throws(QueueError) in
+                        let row = try connection.statement("SELECT payload_bytes, metric_count FROM messages WHERE id = ?")
+                        row.bind(1, id)
+                        guard try row.step() else { return }
+                        let (bytes, metrics) = (row.int64(0), Int(row.int64(1)))
+                        row.reset()
+                        let delete = try connection.statement("DELETE FROM messages WHERE id = ?")
+                        delete.bind(1, id)
+                        try delete.step()
+                        try Self.countDrop(connection, stream: stream, reason: .deadLetterNoRoom, rows: 1, bytes: bytes, metrics: metrics, nowMs: nowMs)
+                    }
+                    return
+                }
             }
         }
+    }
+
+    /// Copies row `id` aside, deletes it (freeing its pages), then writes it to `dead_letters`.
+    private static func moveToDeadLetters(_ connection: SQLiteConnection, id: Int64, errorName: String, error: String, nowMs: Int64) throws(QueueError) {
+        let read = try connection.statement("""
+            SELECT id, stream, topic, enqueued_at_ms, node_id, snapshot_seq, snapshot_time_ms, batch_index, batch_count,
+                format, metric_count, message_key, headers, payload, payload_bytes, attempts + 1
+            FROM messages WHERE id = ?
+            """)
+        read.bind(1, id)
+        guard try read.step() else { return }  // gone already, e.g. dropped at the cap
+        let values = read.copiedValues(count: 16)
+        read.reset()
+        let delete = try connection.statement("DELETE FROM messages WHERE id = ?")
+        delete.bind(1, id)
+        try delete.step()
+        let insert = try connection.statement("""
+            INSERT INTO dead_letters (id, stream, topic, enqueued_at_ms, node_id, snapshot_seq, snapshot_time_ms,
+                batch_index, batch_count, format, metric_count, message_key, headers, payload, payload_bytes,
+                attempts, dead_lettered_at_ms, error_name, error)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        insert.bind(values, from: 1)
+        insert.bind(17, nowMs)
+        insert.bind(18, errorName)
+        insert.bind(19, error)
+        try insert.step()
     }
 
     // MARK: Space

@@ -45,6 +45,9 @@ public enum DropReason: String, Sendable, Hashable, CaseIterable {
     case diskFull = "disk_full"
     /// Deleted by an operator.
     case purge
+    /// Refused by the broker for good, but no room was left to keep it as a dead letter (the
+    /// byte cap under `drop_newest`, or a full disk).
+    case deadLetterNoRoom = "dead_letter_no_room"
 }
 
 /// A queued message as the drainer produces it.

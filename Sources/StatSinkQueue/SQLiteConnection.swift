@@ -139,6 +139,19 @@ final class SQLiteStatement {
         }
     }
 
+    /// Copies of the current row's first `count` columns, to bind elsewhere with
+    /// ``bind(_:from:)`` once this statement has moved on.
+    func copiedValues(count: Int32) -> [SQLiteValue] {
+        (0..<count).map { SQLiteValue(sqlite3_value_dup(sqlite3_column_value(pointer, $0))) }
+    }
+
+    /// Binds `values` to consecutive parameters starting at `first`.
+    func bind(_ values: [SQLiteValue], from first: Int32) {
+        for (offset, value) in values.enumerated() {
+            sqlite3_bind_value(pointer, first + Int32(offset), value.pointer)
+        }
+    }
+
     /// Steps once: `true` with a row to read, `false` when done.
     @discardableResult
     func step() throws(QueueError) -> Bool {
@@ -170,6 +183,19 @@ final class SQLiteStatement {
         let count = Int(sqlite3_column_bytes(pointer, column))
         guard count > 0, let blob = sqlite3_column_blob(pointer, column) else { return [] }
         return Array(UnsafeRawBufferPointer(start: blob, count: count))
+    }
+}
+
+/// A protected copy of one column value (`sqlite3_value_dup`), freed with it.
+final class SQLiteValue {
+    let pointer: OpaquePointer?
+
+    init(_ pointer: OpaquePointer?) {
+        self.pointer = pointer
+    }
+
+    deinit {
+        sqlite3_value_free(pointer)
     }
 }
 
