@@ -13,6 +13,7 @@ import PackageDescription
 /// - `StatSinkTestKit`: what tests and benchmarks share: the generators, a reference encoder.
 /// - `statsink`: the command line, a thin shell over the library modules.
 /// - `statsink-mock-broker`: librdkafka's mock cluster in a process of its own (benchmarks, harnesses).
+/// - `statsink-harness`: fault injection (SIGKILL, broker outages) against the real binary.
 /// - `statsink-bench`: the benchmarks, each figure next to a baseline measured in the same run.
 let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
@@ -33,6 +34,7 @@ let package = Package(
         .executable(name: "statsink", targets: ["statsink"]),
         .executable(name: "statsink-bench", targets: ["StatSinkBenchmarks"]),
         .executable(name: "statsink-mock-broker", targets: ["StatSinkMockBroker"]),
+        .executable(name: "statsink-harness", targets: ["StatSinkHarness"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -97,6 +99,14 @@ let package = Package(
         .executableTarget(
             name: "StatSinkMockBroker",
             dependencies: ["StatSinkKafka"],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "StatSinkHarness",
+            dependencies: [
+                "StatSinkKafka", "StatSinkQueue", "StatSinkSynthetic", "StatSinkTestKit", "CSQLite",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strictSettings
         ),
         .executableTarget(

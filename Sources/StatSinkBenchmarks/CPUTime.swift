@@ -1,3 +1,4 @@
+import StatSinkTestKit
 import Foundation
 
 /// CPU time used, to tell a phase that is CPU-bound (the machine busy) from one that waits.

@@ -8,6 +8,7 @@ import StatSinkKafka
 import StatSinkModel
 import StatSinkQueue
 import StatSinkSynthetic
+import StatSinkTestKit
 
 /// Issue 3 (b) and (c): a pre-filled backlog drained by the real ``Drainer`` to a mock broker in
 /// another process (`statsink-mock-broker`), against librdkafka producing the same payloads from

@@ -48,16 +48,20 @@ public struct KafkaTopicReader: Sendable {
         self.properties = properties
     }
 
-    /// Reads from the beginning until `count` messages have arrived (with `count == nil`: until
-    /// the end of every partition) or `timeout` has passed, whichever comes first, and returns
-    /// what arrived, in arrival order (ordered by offset within a partition). Runs on a thread of
-    /// its own.
-    public func read(count: Int? = nil, timeout: Duration) async throws(KafkaError) -> [ConsumedMessage] {
+    /// Reads from the beginning (or, for the partitions in `startOffsets`, from those offsets)
+    /// until `count` messages have arrived (with `count == nil`: until the end of every
+    /// partition) or `timeout` has passed, whichever comes first, and returns what arrived, in
+    /// arrival order (ordered by offset within a partition). Runs on a thread of its own.
+    ///
+    /// A broker keeps only so much (librdkafka's mock cluster: the last 5 MB per partition), so a
+    /// tool that must see every message reads repeatedly, passing the offsets after the last
+    /// messages it got.
+    public func read(count: Int? = nil, timeout: Duration, startOffsets: [Int32: Int64] = [:]) async throws(KafkaError) -> [ConsumedMessage] {
         let reader = self
-        return try await DedicatedThread.run { reader.readBlocking(count: count, deadline: .now + timeout) }.get()
+        return try await DedicatedThread.run { reader.readBlocking(count: count, deadline: .now + timeout, startOffsets: startOffsets) }.get()
     }
 
-    private func readBlocking(count: Int?, deadline: ContinuousClock.Instant) -> Result<[ConsumedMessage], KafkaError> {
+    private func readBlocking(count: Int?, deadline: ContinuousClock.Instant, startOffsets: [Int32: Int64]) -> Result<[ConsumedMessage], KafkaError> {
         guard let configuration = rd_kafka_conf_new() else {
             return .failure(.clientCreationFailed(message: "librdkafka could not allocate a configuration"))
         }
@@ -90,7 +94,7 @@ public struct KafkaTopicReader: Sendable {
         }
         let assignment = rd_kafka_topic_partition_list_new(Int32(partitions.count))
         for partition in partitions {
-            rd_kafka_topic_partition_list_add(assignment, topic, partition).pointee.offset = Int64(RD_KAFKA_OFFSET_BEGINNING)
+            rd_kafka_topic_partition_list_add(assignment, topic, partition).pointee.offset = startOffsets[partition] ?? Int64(RD_KAFKA_OFFSET_BEGINNING)
         }
         let assigned = KafkaErrorCode(rd_kafka_assign(consumer, assignment))
         rd_kafka_topic_partition_list_destroy(assignment)

@@ -4,7 +4,8 @@ import StatSinkKafka
 // statsink-mock-broker: librdkafka's mock Kafka cluster in a process of its own, for benchmarks
 // and crash/outage harnesses that need the broker outside the process under test.
 // The first line of stdout is the bootstrap address; it runs until SIGTERM/SIGINT or stdin closes
-// (so a harness that dies takes its broker with it), then closes the cluster.
+// (so a harness that dies takes its broker with it), then closes the cluster. Lines on stdin are
+// commands (brokers down/up, produce errors), answered on stdout.
 
 let options: MockBrokerOptions
 do {
@@ -39,10 +40,20 @@ do {
 // Unbuffered: a harness reads this line while we keep running.
 FileHandle.standardOutput.write(Data("\(cluster.bootstrapServers)\n".utf8))
 
-// stdin closing is a stop request too: it becomes a SIGTERM to ourselves, so there is one way out.
+// stdin carries commands, one per line, each answered by one line on stdout (see
+// MockBrokerCommand); stdin closing is a stop request: it becomes a SIGTERM to ourselves, so
+// there is one way out.
 Thread.detachNewThread {
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    while read(STDIN_FILENO, &buffer, buffer.count) > 0 {}
+    while let line = readLine() {
+        let reply: String
+        do {
+            try MockBrokerCommand(parsing: line).apply(to: cluster)
+            reply = "ok"
+        } catch {
+            reply = "error: \(error)"
+        }
+        FileHandle.standardOutput.write(Data("\(reply)\n".utf8))
+    }
     kill(getpid(), SIGTERM)
 }
 var received: Int32 = 0

@@ -1,0 +1,51 @@
+import ArgumentParser
+import Foundation
+
+/// `statsink-harness`: whole-system fault injection against the real `statsink` binary and a
+/// Kafka-protocol broker in another process. Each subcommand prints a table and exits 1 when a
+/// guarantee did not hold.
+@main
+struct Harness: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "statsink-harness",
+        abstract: "Fault-injection harnesses for statsink (run the statsink and statsink-mock-broker products built alongside).",
+        subcommands: [Crash.self]
+    )
+}
+
+/// `statsink-harness crash`.
+struct Crash: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Kill statsink with SIGKILL at random moments under load, restart it, then check that nothing committed was lost."
+    )
+
+    @Option(help: "How many runs to kill.")
+    var runs = 10
+    @Option(help: "The random seed (kill times).")
+    var seed: UInt64 = 1
+    @Option(help: "Shortest life of a run before its SIGKILL, in seconds.")
+    var minLife = 0.3
+    @Option(help: "Longest life of a run before its SIGKILL, in seconds.")
+    var maxLife = 2.0
+    @Option(help: "Where the queue, configurations and logs go (default: a new temporary directory, removed on success).")
+    var work: String?
+    @Flag(help: "Print each run.")
+    var verbose = false
+
+    func validate() throws {
+        guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
+        guard minLife > 0, maxLife >= minLife else { throw ValidationError("need 0 < --min-life <= --max-life") }
+    }
+
+    func run() async throws {
+        let directory = work.map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("statsink-crash-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let harness = CrashHarness(runs: runs, seed: seed, lifetime: minLife...maxLife, directory: directory, verbose: verbose)
+        guard try await harness.run() else {
+            print("Files kept in \(directory.path)")
+            throw ExitCode(1)
+        }
+        if work == nil { try? FileManager.default.removeItem(at: directory) }
+    }
+}
