@@ -17,13 +17,16 @@ struct DeliveryAudit {
     /// Human-readable findings, first ones first.
     var problems: [String] = []
 
-    /// Audits `messages` for snapshots `1...committedSnapshots` of one node; duplicates are
-    /// attributed to the first kill at or after their snapshot time.
-    init(messages: [ConsumedMessage], committedSnapshots: Int, killTimesMs: [Int64]) {
-        struct Identity: Hashable {
-            var sequence: Int
-            var batchIndex: Int
-        }
+    /// A message of a snapshot: `(statsink.snapshot_seq, statsink.batch_index)`.
+    struct Identity: Hashable {
+        var sequence: Int
+        var batchIndex: Int
+    }
+
+    /// Audits `messages` for snapshots `1...committedSnapshots` of one node, except the messages
+    /// in `deadLettered` (refused for good on purpose, they must not arrive); duplicates are
+    /// attributed to the first fault (kill, outage) at or after their snapshot time.
+    init(messages: [ConsumedMessage], committedSnapshots: Int, killTimesMs: [Int64], deadLettered: [Identity: Int] = [:]) {
         var copies: [Identity: Int] = [:]
         var batchCounts: [Int: Int] = [:]
         var snapshotTimes: [Int: Int64] = [:]
@@ -55,15 +58,19 @@ struct DeliveryAudit {
         }
         uniqueMessages = copies.count
         for sequence in 1...max(committedSnapshots, 1) where committedSnapshots > 0 {
-            guard let count = batchCounts[sequence] else {
+            guard let count = batchCounts[sequence] ?? deadLettered.first(where: { $0.key.sequence == sequence })?.value else {
                 lostMessages += 1  // at least one: the whole snapshot is missing
                 problems.append("snapshot \(sequence) was committed and never arrived")
                 continue
             }
-            for index in 0..<count where copies[Identity(sequence: sequence, batchIndex: index)] == nil {
+            for index in 0..<count where copies[Identity(sequence: sequence, batchIndex: index)] == nil
+                && deadLettered[Identity(sequence: sequence, batchIndex: index)] == nil {
                 lostMessages += 1
                 problems.append("snapshot \(sequence) batch \(index) of \(count) never arrived")
             }
+        }
+        for identity in deadLettered.keys where copies[identity] != nil {
+            problems.append("snapshot \(identity.sequence) batch \(identity.batchIndex) was dead-lettered and yet delivered")
         }
         if let beyond = batchCounts.keys.filter({ $0 > committedSnapshots }).min() {
             problems.append("snapshot \(beyond) arrived but the queue never committed it")

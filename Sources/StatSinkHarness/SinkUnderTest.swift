@@ -84,6 +84,20 @@ final class SinkUnderTest {
 
     /// `streams.last_snapshot_seq` of the queue's only stream: the snapshots whose commit returned.
     static func lastSnapshotSequence(queuePath: String) throws -> Int {
+        try query(queuePath, "SELECT coalesce(max(last_snapshot_seq), 0) FROM streams").first?.first.map(Int.init) ?? 0
+    }
+
+    /// The dead letters of the queue: `(snapshot_seq, batch_index)` with the snapshot's batch count.
+    static func deadLetters(queuePath: String) throws -> [DeliveryAudit.Identity: Int] {
+        var result: [DeliveryAudit.Identity: Int] = [:]
+        for row in try query(queuePath, "SELECT snapshot_seq, batch_index, batch_count FROM dead_letters") {
+            result[DeliveryAudit.Identity(sequence: Int(row[0]), batchIndex: Int(row[1]))] = Int(row[2])
+        }
+        return result
+    }
+
+    /// The integer columns of `sql`'s rows, read with a read-only connection.
+    static func query(_ queuePath: String, _ sql: String) throws -> [[Int64]] {
         var database: OpaquePointer?
         defer { sqlite3_close_v2(database) }
         guard sqlite3_open_v2(queuePath, &database, SQLITE_OPEN_READONLY, nil) == SQLITE_OK else {
@@ -91,11 +105,16 @@ final class SinkUnderTest {
         }
         var statement: OpaquePointer?
         defer { sqlite3_finalize(statement) }
-        guard sqlite3_prepare_v2(database, "SELECT coalesce(max(last_snapshot_seq), 0) FROM streams", -1, &statement, nil) == SQLITE_OK,
-              sqlite3_step(statement) == SQLITE_ROW
-        else {
-            throw HarnessFailure(description: "cannot read streams of \(queuePath): \(String(cString: sqlite3_errmsg(database)))")
+        guard sqlite3_prepare_v2(database, sql, -1, &statement, nil) == SQLITE_OK else {
+            throw HarnessFailure(description: "cannot read \(queuePath): \(String(cString: sqlite3_errmsg(database)))")
         }
-        return Int(sqlite3_column_int64(statement, 0))
+        var rows: [[Int64]] = []
+        while true {
+            switch sqlite3_step(statement) {
+            case SQLITE_ROW: rows.append((0..<sqlite3_column_count(statement)).map { sqlite3_column_int64(statement, $0) })
+            case SQLITE_DONE: return rows
+            default: throw HarnessFailure(description: "cannot read \(queuePath): \(String(cString: sqlite3_errmsg(database)))")
+            }
+        }
     }
 }
