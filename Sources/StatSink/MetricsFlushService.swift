@@ -61,18 +61,7 @@ public final class MetricsFlushService: Service, Sendable {
     @discardableResult
     public func flush(timestampMs: Int64 = MessageQueue.currentTimeMs()) -> MetricSnapshot {
         let snapshot = factory.snapshot(timestampMs: timestampMs, node: node)
-        var outcomes: [EnqueueOutcome] = []
-        for writer in writers {
-            do {
-                let outcome = try writer.write(snapshot)
-                outcomes.append(outcome)
-                if !outcome.drops.isEmpty {
-                    logger.warning("queue at its byte cap: rows dropped", metadata: ["stream": "\(writer.stream)", "drops": "\(outcome.drops)"])
-                }
-            } catch {
-                logger.error("cannot write a snapshot to the queue", metadata: ["stream": "\(writer.stream)", "error": "\(error)"])
-            }
-        }
+        let outcomes = writers.write(snapshot, logger: logger)
         onSnapshot(snapshot, outcomes)
         return snapshot
     }

@@ -25,6 +25,13 @@ struct LogLinearSketch: Sendable {
         fileprivate var binade: Int
         fileprivate var subBucket: Int
 
+        /// The number of distinct ``slot`` values.
+        static let slotCount = (LogLinearSketch.binadeCount + 2) * LogLinearSketch.subBucketCount
+
+        /// A dense number for the index, in `0..<slotCount`: below the range and above it are
+        /// one row of sub-buckets each.
+        var slot: Int { (binade &+ 1) << LogLinearSketch.subBucketBits | subBucket }
+
         /// The index of `value`, which is finite and non-negative.
         init(_ value: Double) {
             let bits = value.bitPattern

@@ -18,9 +18,14 @@ struct MetricTable<Handler: AnyObject & Sendable> {
     /// The handlers, oldest first.
     private(set) var handlers: [Handler] = []
 
+    /// The handler of `key`, if it was made.
+    func existingHandler(for key: MetricKey) -> Handler? {
+        positions[key].map { handlers[$0] }
+    }
+
     /// The handler of `key`, made by `make` the first time.
     mutating func handler(for key: MetricKey, make: () -> Handler) -> Handler {
-        if let position = positions[key] { return handlers[position] }
+        if let existing = existingHandler(for: key) { return existing }
         let handler = make()
         positions[key] = handlers.count
         keys.append(key)

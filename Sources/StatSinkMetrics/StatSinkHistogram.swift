@@ -5,12 +5,12 @@ import Synchronization
 /// The handler of an aggregating `Recorder` and of a `Timer`: an Envoy histogram with interval
 /// semantics (each snapshot reports what was recorded since the previous one, then starts over).
 ///
-/// A sample's bucket and sketch slot are found before taking the lock; the lock then only
-/// guards a handful of increments. Envoy's histograms are unsigned: NaN and ±∞ are ignored,
+/// A sample's sketch slot and bucket (see ``BucketLookup``) are found before taking the lock;
+/// the lock then only guards a handful of increments. Envoy's histograms are unsigned: NaN and ±∞ are ignored,
 /// negative values are recorded as 0. Timer durations are converted to the factory's unit.
 final class StatSinkHistogram: RecorderHandler, TimerHandler, Sendable {
     let name: MetricName
-    let bounds: [Double]
+    private let buckets: BucketLookup
     private let nanosecondsPerUnit: Double
     /// The interval being recorded.
     private let current: Mutex<HistogramInterval>
@@ -18,12 +18,12 @@ final class StatSinkHistogram: RecorderHandler, TimerHandler, Sendable {
     /// above is held for a swap, not a copy) and whether a sample was ever recorded.
     private let spare: Mutex<(interval: HistogramInterval, used: Bool)>
 
-    init(name: MetricName, bounds: [Double], timerUnit: TimeUnit) {
+    init(name: MetricName, buckets: BucketLookup, timerUnit: TimeUnit) {
         self.name = name
-        self.bounds = bounds
+        self.buckets = buckets
         nanosecondsPerUnit = Double(timerUnit.scaleFromNanoseconds)
-        current = Mutex(HistogramInterval(boundCount: bounds.count))
-        spare = Mutex((HistogramInterval(boundCount: bounds.count), false))
+        current = Mutex(HistogramInterval(boundCount: buckets.bounds.count))
+        spare = Mutex((HistogramInterval(boundCount: buckets.bounds.count), false))
     }
 
     func record(_ value: Int64) {
@@ -33,8 +33,8 @@ final class StatSinkHistogram: RecorderHandler, TimerHandler, Sendable {
     func record(_ value: Double) {
         guard value.isFinite else { return }
         let sample = value > 0 ? value : 0
-        let bucket = bucketIndex(sample)
         let index = LogLinearSketch.Index(sample)
+        let bucket = buckets.bucket(of: sample, at: index)
         current.withLock { $0.record(sample, bucket: bucket, index: index) }
     }
 
@@ -48,21 +48,9 @@ final class StatSinkHistogram: RecorderHandler, TimerHandler, Sendable {
             current.withLock { swap(&$0, &spare.interval) }
             if spare.interval.count > 0 { spare.used = true }
             guard spare.used else { return nil }
-            let statistics = spare.interval.statistics(bounds: bounds, quantiles: quantiles)
+            let statistics = spare.interval.statistics(bounds: buckets.bounds, quantiles: quantiles)
             spare.interval.reset()
             return statistics
         }
-    }
-
-    /// The first bucket whose bound is at least `value`, or `bounds.count` above them all.
-    @inline(__always)
-    private func bucketIndex(_ value: Double) -> Int {
-        var low = 0
-        var high = bounds.count
-        while low < high {
-            let middle = (low + high) / 2
-            if value <= bounds[middle] { high = middle } else { low = middle + 1 }
-        }
-        return low
     }
 }

@@ -62,6 +62,8 @@ public final class StatSinkMetricsFactory: MetricsFactory {
         var counters = MetricTable<StatSinkCounter>()
         var gauges = MetricTable<StatSinkGauge>()
         var histograms = MetricTable<StatSinkHistogram>()
+        /// One bucket lookup table per distinct bounds, shared by their histograms.
+        var bucketLookups: [[Double]: BucketLookup] = [:]
     }
 
     /// Creates a factory with no metrics.
@@ -195,11 +197,12 @@ public final class StatSinkMetricsFactory: MetricsFactory {
     private func histogram(label: String, dimensions: [(String, String)]) -> StatSinkHistogram {
         let key = MetricKey(label: label, dimensions: dimensions)
         return tables.withLock { tables in
-            tables.histograms.handler(for: key) {
-                StatSinkHistogram(
-                    name: Self.metricName(label: label, dimensions: dimensions),
-                    bounds: configuration.bucketBounds(forLabel: label), timerUnit: configuration.timerUnit
-                )
+            if let existing = tables.histograms.existingHandler(for: key) { return existing }
+            let bounds = configuration.bucketBounds(forLabel: label)
+            let buckets = tables.bucketLookups[bounds] ?? BucketLookup(bounds: bounds)
+            tables.bucketLookups[bounds] = buckets
+            return tables.histograms.handler(for: key) {
+                StatSinkHistogram(name: Self.metricName(label: label, dimensions: dimensions), buckets: buckets, timerUnit: configuration.timerUnit)
             }
         }
     }

@@ -49,6 +49,20 @@ import Testing
         #expect(statistics?.sampleCount == 5_000)
     }
 
+    @Test func bucketsAreExactForBoundsInsideSketchSlotsAndAtTheirEdges() {
+        // Bounds that fall inside a sketch slot, on a slot edge (0.5, 2^-30, 2^60), below and above
+        // the sketch's range, and two bounds in one slot.
+        let bounds = [1e-12, 0x1p-30, 0.3, 0.30001, 0.5, 7.77, 7.7701, 1e17, 0x1p60]
+        let factory = StatSinkMetricsFactory(configuration: StatSinkMetricsConfiguration(histogramBucketBounds: bounds))
+        let recorder = Recorder(label: "edges", factory: factory)
+        var samples: [Double] = bounds.flatMap { bound -> [Double] in [bound.nextDown, bound, bound.nextUp] } + [0, 1e300]
+        samples += Self.logUniformSamples(count: 2_000, from: 1e-13, to: 1e19, seed: 3)
+        samples += Self.logUniformSamples(count: 2_000, from: 0.29, to: 8, seed: 4)
+        for sample in samples { recorder.record(sample) }
+        let statistics = factory.take().histograms.first?.statistics
+        #expect(statistics?.cumulativeCounts == HistogramStatistics(samples: samples, bucketBounds: bounds).cumulativeCounts)
+    }
+
     @Test func quantilesAreWithinTheSketchErrorOfTheExactInterpolation() throws {
         let factory = StatSinkMetricsFactory()
         let recorder = Recorder(label: "r", factory: factory)
