@@ -50,22 +50,30 @@ struct HistogramInterval: Sendable {
         // Each quantile needs the values at the two ranks around its position.
         let last = Double(count - 1)
         let positions = quantiles.map { $0 * last }
-        var ranks = Set<UInt64>()
+        var ranks: [UInt64] = []
+        ranks.reserveCapacity(positions.count * 2)
         for position in positions {
             let lower = UInt64(position.rounded(.down))
-            ranks.insert(lower)
-            ranks.insert(min(lower + 1, count - 1))
+            ranks.append(lower)
+            ranks.append(min(lower + 1, count - 1))
         }
-        let sortedRanks = ranks.sorted()
-        let estimates = sketch.values(atRanks: sortedRanks, count: count, minimum: minimum, maximum: maximum)
-        let valueAtRank = Dictionary(uniqueKeysWithValues: zip(sortedRanks, estimates))
+        ranks.sort()
+        let estimates = sketch.values(atRanks: ranks, count: count, minimum: minimum, maximum: maximum)
+        func value(atRank rank: UInt64) -> Double {
+            var low = 0
+            var high = ranks.count - 1
+            while low < high {
+                let middle = (low + high) / 2
+                if ranks[middle] < rank { low = middle + 1 } else { high = middle }
+            }
+            return estimates[low]
+        }
         let values = positions.map { position -> Double in
             let lower = UInt64(position.rounded(.down))
-            let lowerValue = valueAtRank[lower] ?? maximum
             let fraction = position - position.rounded(.down)
-            guard fraction > 0 else { return lowerValue }
-            let upperValue = valueAtRank[min(lower + 1, count - 1)] ?? maximum
-            return lowerValue + (upperValue - lowerValue) * fraction
+            guard fraction > 0 else { return value(atRank: lower) }
+            let lowerValue = value(atRank: lower)
+            return lowerValue + (value(atRank: min(lower + 1, count - 1)) - lowerValue) * fraction
         }
         return HistogramStatistics(
             sampleCount: count, sampleSum: sum, bucketBounds: bounds, cumulativeCounts: cumulative,

@@ -6,7 +6,7 @@
 /// logarithm on the hot path. Values below `2^-24` (zero included) and from `2^56` up are only
 /// counted; estimates there fall back to the interval's exact minimum and maximum.
 ///
-/// Memory is bounded: 64 counts (512 bytes) per power of two that ever saw a value, allocated on
+/// Memory is bounded: 65 counts (520 bytes) per power of two that ever saw a value, allocated on
 /// first use and kept (zeroed) across intervals, at most 80 of them.
 struct LogLinearSketch: Sendable {
     /// Sub-buckets per power of two: `2^subBucketBits`.
@@ -41,7 +41,9 @@ struct LogLinearSketch: Sendable {
         }
     }
 
-    /// Counts per power of two; an empty array is a power of two never used.
+    /// Counts per power of two: one per sub-bucket, then their total (so a snapshot skips the
+    /// powers of two that hold none of the ranks it looks for). An empty array is a power of
+    /// two never used.
     private var binades: [[UInt64]] = Array(repeating: [], count: binadeCount)
     private var underflow: UInt64 = 0
     private var overflow: UInt64 = 0
@@ -55,9 +57,12 @@ struct LogLinearSketch: Sendable {
             overflow &+= 1
         default:
             if binades[index.binade].isEmpty {
-                binades[index.binade] = Array(repeating: 0, count: Self.subBucketCount)
+                binades[index.binade] = Array(repeating: 0, count: Self.subBucketCount + 1)
             }
-            binades[index.binade][index.subBucket] &+= 1
+            binades[index.binade].withUnsafeMutableBufferPointer { counts in
+                counts[index.subBucket] &+= 1
+                counts[Self.subBucketCount] &+= 1
+            }
         }
     }
 
@@ -65,14 +70,14 @@ struct LogLinearSketch: Sendable {
     mutating func reset() {
         underflow = 0
         overflow = 0
-        for binade in binades.indices where !binades[binade].isEmpty {
-            for slot in binades[binade].indices { binades[binade][slot] = 0 }
+        for binade in binades.indices where binades[binade].last ?? 0 > 0 {
+            binades[binade].withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
         }
     }
 
-    /// Estimates the values at `ranks` (0-based positions in the sorted samples, ascending) in one
-    /// pass: each is the midpoint of the bucket holding that rank, clamped to
-    /// `minimum...maximum`; rank 0 is `minimum` and the last rank `maximum`, exactly.
+    /// Estimates the values at `ranks` (0-based positions in the sorted samples, ascending,
+    /// repeats allowed) in one pass: each is the midpoint of the bucket holding that rank, clamped
+    /// to `minimum...maximum`; rank 0 is `minimum` and the last rank `maximum`, exactly.
     func values(atRanks ranks: [UInt64], count: UInt64, minimum: Double, maximum: Double) -> [Double] {
         var values: [Double] = []
         values.reserveCapacity(ranks.count)
@@ -89,11 +94,18 @@ struct LogLinearSketch: Sendable {
             seen += bucketCount
         }
         resolve(bucketCount: underflow, estimate: minimum)
-        for binade in binades.indices where !binades[binade].isEmpty {
+        for binade in binades.indices where next < ranks.count {
+            let counts = binades[binade]
+            let total = counts.last ?? 0
+            guard total > 0 else { continue }
+            guard ranks[next] < seen + total else {
+                seen += total  // no rank falls in this power of two
+                continue
+            }
             let lower = Double(sign: .plus, exponent: binade + Self.minimumExponent, significand: 1)
             let width = lower / Double(Self.subBucketCount)
             for slot in 0..<Self.subBucketCount {
-                resolve(bucketCount: binades[binade][slot], estimate: lower + width * (Double(slot) + 0.5))
+                resolve(bucketCount: counts[slot], estimate: lower + width * (Double(slot) + 0.5))
             }
         }
         resolve(bucketCount: overflow, estimate: maximum)
