@@ -6,8 +6,9 @@ import Synchronization
 /// semantics (each snapshot reports what was recorded since the previous one, then starts over).
 ///
 /// A sample's sketch slot and bucket (see ``BucketLookup``) are found before taking the lock;
-/// the lock then only guards a handful of increments. Envoy's histograms are unsigned: NaN and ±∞ are ignored,
-/// negative values are recorded as 0. Timer durations are converted to the factory's unit.
+/// the lock then only guards a handful of increments. Envoy's histograms are unsigned: NaN and
+/// ±∞ are ignored, negative values are recorded as 0. Timer durations are converted to the
+/// factory's unit.
 final class StatSinkHistogram: RecorderHandler, TimerHandler, Sendable {
     let name: MetricName
     private let buckets: BucketLookup
