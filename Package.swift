@@ -9,12 +9,14 @@ import PackageDescription
 /// - `CRdKafka` / `StatSinkKafka`: librdkafka.
 /// - `CSQLite` / `StatSinkQueue`: the SQLite write-ahead queue.
 /// - `StatSink`: orchestration; the only module that knows the whole row lifecycle.
+/// - `StatSinkMetrics`: a swift-metrics backend (`MetricsFactory`) whose snapshots are `StatSinkModel` values.
 /// - `StatSinkSynthetic`: Envoy-like snapshot generators (the synthetic source, tests, benchmarks).
 /// - `StatSinkTestKit`: what tests and benchmarks share: the generators, a reference encoder.
 /// - `statsink`: the command line, a thin shell over the library modules.
 /// - `statsink-mock-broker`: librdkafka's mock cluster in a process of its own (benchmarks, harnesses).
 /// - `statsink-harness`: fault injection (SIGKILL, broker outages) against the real binary.
 /// - `statsink-bench`: the benchmarks, each figure next to a baseline measured in the same run.
+/// - `statsink-example-app`: a Swift server using swift-metrics, flushing through the queue to Kafka.
 let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
@@ -29,12 +31,14 @@ let package = Package(
         .library(name: "StatSinkKafka", targets: ["StatSinkKafka"]),
         .library(name: "StatSinkQueue", targets: ["StatSinkQueue"]),
         .library(name: "StatSink", targets: ["StatSink"]),
+        .library(name: "StatSinkMetrics", targets: ["StatSinkMetrics"]),
         .library(name: "StatSinkSynthetic", targets: ["StatSinkSynthetic"]),
         .library(name: "StatSinkTestKit", targets: ["StatSinkTestKit"]),
         .executable(name: "statsink", targets: ["statsink"]),
         .executable(name: "statsink-bench", targets: ["StatSinkBenchmarks"]),
         .executable(name: "statsink-mock-broker", targets: ["StatSinkMockBroker"]),
         .executable(name: "statsink-harness", targets: ["StatSinkHarness"]),
+        .executable(name: "statsink-example-app", targets: ["StatSinkExampleApp"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -42,6 +46,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
     ],
     targets: [
         .target(name: "StatSinkModel", swiftSettings: strictSettings),
@@ -80,9 +85,15 @@ let package = Package(
             name: "StatSink",
             dependencies: [
                 "StatSinkModel", "StatSinkCodec", "StatSinkConfig", "StatSinkKafka", "StatSinkQueue", "StatSinkSynthetic",
+                "StatSinkMetrics",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "StatSinkMetrics",
+            dependencies: ["StatSinkModel", .product(name: "CoreMetrics", package: "swift-metrics")],
             swiftSettings: strictSettings
         ),
         .target(name: "StatSinkSynthetic", dependencies: ["StatSinkModel"], swiftSettings: strictSettings),
@@ -110,10 +121,21 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .executableTarget(
+            name: "StatSinkExampleApp",
+            dependencies: [
+                "StatSink", "StatSinkConfig", "StatSinkMetrics",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
             name: "StatSinkBenchmarks",
             dependencies: [
                 "StatSinkModel", "StatSinkCodec", "StatSinkProtobuf", "StatSinkTestKit", "StatSink", "StatSinkConfig",
-                "StatSinkKafka", "StatSinkQueue", "StatSinkSynthetic", "CSQLite",
+                "StatSinkKafka", "StatSinkQueue", "StatSinkSynthetic", "StatSinkMetrics", "CSQLite",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -138,6 +160,16 @@ let package = Package(
         .testTarget(
             name: "StatSinkQueueTests",
             dependencies: ["StatSinkQueue", "StatSinkCodec", "StatSinkModel", "StatSinkSynthetic", "StatSinkTestKit", "CSQLite"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "StatSinkMetricsTests",
+            dependencies: [
+                "StatSinkMetrics", "StatSink", "StatSinkConfig", "StatSinkQueue", "StatSinkModel",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

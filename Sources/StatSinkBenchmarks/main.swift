@@ -5,7 +5,8 @@ import Foundation
 //
 //   (no flag)          the encoder table
 //   --queue            the queue tables of issue 3 (needs statsink-mock-broker built alongside)
-//   --all              both
+//   --metrics          the swift-metrics backend tables (hot path ns/call, snapshot time)
+//   --all              all of them
 //   --quick            shorter runs; the queue backlog is 64 MiB
 //   --backlog-mib N    the queue backlog (default 1024, or 64 with --quick)
 //   --profile FORMAT   our encoder alone in a loop, for `perf record`
@@ -17,7 +18,7 @@ if let index = arguments.firstIndex(of: "--profile"), index + 1 < arguments.endI
     EncoderBenchmark.profile(format: arguments[index + 1], seconds: 3)
     exit(0)
 }
-let known: Set<String> = ["--queue", "--all", "--quick", "--backlog-mib"]
+let known: Set<String> = ["--queue", "--metrics", "--all", "--quick", "--backlog-mib"]
 var backlogMiB = quick ? 64 : 1024
 for (index, argument) in zip(arguments.indices, arguments) where !known.contains(argument) {
     guard index > arguments.startIndex, arguments[index - 1] == "--backlog-mib" else {
@@ -33,7 +34,8 @@ if let index = arguments.firstIndex(of: "--backlog-mib") {
     backlogMiB = value
 }
 let runQueue = arguments.contains("--queue") || arguments.contains("--all")
-let runEncoder = !arguments.contains("--queue") || arguments.contains("--all")
+let runMetrics = arguments.contains("--metrics") || arguments.contains("--all")
+let runEncoder = !(arguments.contains("--queue") || runMetrics) || arguments.contains("--all")
 
 func cell(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
 
@@ -55,6 +57,10 @@ if runEncoder {
         let baselineName = row.format == "JSON" ? "Foundation JSONSerialization" : "swift-protobuf messages"
         print("| \(row.metrics) | \(row.batchSize) (\(row.messages)) | \(row.format) | \(cell(ms, 3)) | \(cell(megabytesPerSecond, 1)) | \(cell(metricsPerSecond / 1e6, 2))M | \(cell(row.baseline.milliseconds, 3)) | \(baselineName) | \(cell(row.baseline.milliseconds / ms, 1))x |")
     }
+}
+
+if runMetrics {
+    MetricsBackendBenchmark(iterations: quick ? 2_000_000 : 20_000_000, snapshotSizes: [1_000, 10_000]).report()
 }
 
 if runQueue {
