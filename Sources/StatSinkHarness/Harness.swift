@@ -9,7 +9,7 @@ struct Harness: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "statsink-harness",
         abstract: "Fault-injection harnesses for statsink (run the statsink and statsink-mock-broker products built alongside).",
-        subcommands: [Crash.self]
+        subcommands: [Crash.self, Outage.self]
     )
 }
 
@@ -42,6 +42,49 @@ struct Crash: AsyncParsableCommand {
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("statsink-crash-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let harness = CrashHarness(runs: runs, seed: seed, lifetime: minLife...maxLife, directory: directory, verbose: verbose)
+        guard try await harness.run() else {
+            print("Files kept in \(directory.path)")
+            throw ExitCode(1)
+        }
+        if work == nil { try? FileManager.default.removeItem(at: directory) }
+    }
+}
+
+/// `statsink-harness outage`.
+struct Outage: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Take the broker down and up in random cycles (with injected errors and poison rows) while statsink runs under load; check nothing was lost."
+    )
+
+    @Option(help: "How many outages.")
+    var cycles = 5
+    @Option(help: "The random seed (durations, injections).")
+    var seed: UInt64 = 1
+    @Option(help: "Shortest outage, in seconds.")
+    var minDown = 3.0
+    @Option(help: "Longest outage, in seconds.")
+    var maxDown = 6.0
+    @Option(help: "Shortest time up between outages, in seconds.")
+    var minUp = 1.0
+    @Option(help: "Longest time up between outages, in seconds.")
+    var maxUp = 3.0
+    @Option(help: "Where the queue, configurations and logs go (default: a new temporary directory, removed on success).")
+    var work: String?
+    @Flag(help: "Print each cycle.")
+    var verbose = false
+
+    func validate() throws {
+        guard cycles >= 1 else { throw ValidationError("--cycles must be at least 1") }
+        guard minDown > 0, maxDown >= minDown, minUp > 0, maxUp >= minUp else {
+            throw ValidationError("need 0 < --min-down <= --max-down and 0 < --min-up <= --max-up")
+        }
+    }
+
+    func run() async throws {
+        let directory = work.map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("statsink-outage-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let harness = OutageHarness(cycles: cycles, seed: seed, outage: minDown...maxDown, uptime: minUp...maxUp, directory: directory, verbose: verbose)
         guard try await harness.run() else {
             print("Files kept in \(directory.path)")
             throw ExitCode(1)

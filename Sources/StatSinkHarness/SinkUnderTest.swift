@@ -56,7 +56,7 @@ final class SinkUnderTest {
     /// queue at `queuePath`, a 100 ms flush interval, and the synthetic source if given.
     static func writeConfiguration(
         in directory: URL, name: String, broker: String, topic: String, queuePath: String, batchSize: Int,
-        synthetic: (counters: Int, gauges: Int, histograms: Int)?
+        synthetic: (counters: Int, gauges: Int, histograms: Int)?, producerConfig: [String: String] = [:]
     ) throws -> URL {
         var yaml = """
             node: {id: harness-node, cluster: harness}
@@ -71,6 +71,7 @@ final class SinkUnderTest {
                   format: JSON
                   report_counters_as_deltas: true
                   buffer_flush_timeout_ms: 5
+                  producer_config: {\(producerConfig.sorted { $0.key < $1.key }.map { "\($0.key): \"\($0.value)\"" }.joined(separator: ", "))}
             buffer: {path: "\(queuePath)", max_bytes: 4GiB, durability: normal}
 
             """
