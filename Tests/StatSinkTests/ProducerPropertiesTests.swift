@@ -10,7 +10,7 @@ struct ProducerPropertiesTests {
         )
         #expect(properties.properties.map { "\($0.name)=\($0.value)" } == [
             "bootstrap.servers=127.0.0.1:9092", "linger.ms=500", "acks=all", "enable.idempotence=true",
-            "compression.codec=lz4", "linger.ms=5",
+            "reconnect.backoff.max.ms=1000", "compression.codec=lz4", "linger.ms=5",
         ])
         #expect(properties.validate().isEmpty)
     }
@@ -18,11 +18,17 @@ struct ProducerPropertiesTests {
     @Test func userSettingsReplaceOurDefaults() {
         let withAcks = KafkaProducerProperties(brokerList: "b:1", lingerMs: 0, producerConfig: [(name: "acks", value: "1")])
         // acks=1 cannot go with idempotence, so that default is left out too.
-        #expect(withAcks.properties.map(\.name) == ["bootstrap.servers", "linger.ms", "acks"])
+        #expect(withAcks.properties.map(\.name) == ["bootstrap.servers", "linger.ms", "reconnect.backoff.max.ms", "acks"])
         #expect(withAcks.validate().isEmpty)
         let noIdempotence = KafkaProducerProperties(brokerList: "b:1", lingerMs: 0, producerConfig: [(name: "enable.idempotence", value: "false")])
-        #expect(noIdempotence.properties.map(\.name) == ["bootstrap.servers", "linger.ms", "acks", "enable.idempotence"])
+        #expect(noIdempotence.properties.map(\.name) == ["bootstrap.servers", "linger.ms", "acks", "reconnect.backoff.max.ms", "enable.idempotence"])
         #expect(noIdempotence.properties.last?.value == "false")
+        let slowReconnects = KafkaProducerProperties(brokerList: "b:1", lingerMs: 0, producerConfig: [(name: "reconnect.backoff.max.ms", value: "30000")])
+        #expect(slowReconnects.properties.map(\.name) == ["bootstrap.servers", "linger.ms", "acks", "enable.idempotence", "reconnect.backoff.max.ms"])
+        // A first backoff above our maximum would make librdkafka refuse the pair: ours is left out.
+        let slowFirst = KafkaProducerProperties(brokerList: "b:1", lingerMs: 0, producerConfig: [(name: "reconnect.backoff.ms", value: "5000")])
+        #expect(!slowFirst.properties.contains { $0.name == "reconnect.backoff.max.ms" })
+        #expect(slowFirst.validate().isEmpty)
     }
 
     @Test func unknownAndInvalidPropertiesAreReportedByName() {
