@@ -1,4 +1,5 @@
 import CSQLite
+import Logging
 import StatSinkCodec
 import Synchronization
 
@@ -43,16 +44,32 @@ public final class MessageQueue: Sendable {
 
     /// Opens (creating and migrating if needed) the queue at `configuration.path`.
     ///
+    /// The file is checked first (`PRAGMA quick_check`, within
+    /// ``MessageQueueConfiguration/integrityCheckBudget``). A damaged file, or one that is not a
+    /// database, is handled by ``MessageQueueConfiguration/whenDamaged``: by default moved aside
+    /// (never deleted) for a fresh queue, with a warning on `logger` and a row in
+    /// `quarantined_files` (see ``QueueQuarantine``).
+    ///
     /// - Throws: ``QueueError/newerSchema(path:fileVersion:supportedVersion:)`` for a file of a
     ///   newer version (left untouched), ``QueueError/drainerAlreadyRunning(path:)`` for a second
-    ///   drainer, ``QueueError/sqlite(operation:code:message:)`` for anything SQLite refuses.
-    public init(configuration: MessageQueueConfiguration, role: Role) throws(QueueError) {
+    ///   drainer, ``QueueError/damaged(path:detail:)`` for a damaged file left in place,
+    ///   ``QueueError/sqlite(operation:code:message:)`` for anything else SQLite refuses.
+    public init(configuration: MessageQueueConfiguration, role: Role, logger: Logger = Logger(label: "statsink.queue")) throws(QueueError) {
         self.configuration = configuration
         drainerLock = role == .drainer ? try DrainerLock(queuePath: configuration.path) : nil
-        try Self.createFileIfMissing(configuration.path)
+        connection = try QueueQuarantine.open(configuration, ownsFile: role == .drainer, logger: logger) { () throws(QueueError) in
+            try Self.openFile(configuration, logger: logger)
+        }
+    }
+
+    /// Creates the file if missing, opens it, checks it and migrates it.
+    private static func openFile(_ configuration: MessageQueueConfiguration, logger: Logger) throws(QueueError) -> SQLiteConnection {
+        try createFileIfMissing(configuration.path)
         let connection = try SQLiteConnection(path: configuration.path, flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
-        try Self.prepare(connection, configuration)
-        self.connection = connection
+        try connection.execute("PRAGMA busy_timeout = \(configuration.busyTimeoutMs)")
+        try QueueQuarantine.check(connection, budget: configuration.integrityCheckBudget, logger: logger)
+        try prepare(connection, configuration)
+        return connection
     }
 
     /// Closes the file and releases the drainer lock. Later calls fail.
@@ -355,7 +372,7 @@ public final class MessageQueue: Sendable {
         }
     }
 
-    private func withConnection<T: Sendable>(_ body: (SQLiteConnection) throws(QueueError) -> T) throws(QueueError) -> T {
+    func withConnection<T: Sendable>(_ body: (SQLiteConnection) throws(QueueError) -> T) throws(QueueError) -> T {
         try lock.withLock { (_) throws(QueueError) -> T in
             defer { connection.resetStatements() }
             return try body(connection)
@@ -447,7 +464,12 @@ extension MessageQueue {
     }
 
     private static func nextSequence(_ connection: SQLiteConnection, _ stream: QueueStream) throws(QueueError) -> UInt64 {
-        let create = try connection.statement("INSERT OR IGNORE INTO streams (stream, topic) VALUES (?, ?)")
+        // A stream new to this file numbers its snapshots above the floor a quarantine left
+        // (when the damaged file's numbering could not be read), so no number is used twice.
+        let create = try connection.statement("""
+            INSERT OR IGNORE INTO streams (stream, topic, last_snapshot_seq)
+            SELECT ?, ?, coalesce(max(sequence_floor), 0) FROM quarantined_files
+            """)
         create.bind(1, stream.name)
         create.bind(2, stream.topic)
         try create.step()
@@ -572,7 +594,7 @@ extension MessageQueue {
         }
     }
 
-    private static func countDrop(
+    static func countDrop(
         _ connection: SQLiteConnection, stream: QueueStream, reason: DropReason, rows: Int, bytes: Int64, metrics: Int, nowMs: Int64
     ) throws(QueueError) {
         guard rows > 0 else { return }
