@@ -160,6 +160,14 @@ extension MessageQueue {
         return outcome
     }
 
+    /// The figures of the undelivered rows (or dead letters) matching `filter`, changing nothing.
+    public func measure(matching filter: RowFilter, deadLetters: Bool = false) throws(QueueError) -> RowOperationOutcome {
+        try withConnection { (connection) throws(QueueError) -> RowOperationOutcome in
+            let (condition, arguments) = filter.clause(timeColumn: deadLetters ? "dead_lettered_at_ms" : "enqueued_at_ms")
+            return try Self.measure(connection, table: deadLetters ? "dead_letters" : "messages", condition: condition, arguments: arguments, dryRun: true)
+        }
+    }
+
     /// The figures of the rows of `table` matching `condition`.
     private static func measure(
         _ connection: SQLiteConnection, table: String, condition: String, arguments: [SQLArgument], dryRun: Bool
