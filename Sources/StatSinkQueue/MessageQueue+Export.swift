@@ -87,6 +87,7 @@ extension MessageQueue {
     /// `statsink.snapshot_seq` and `statsink.batch_index`), no failed attempts, and its stream
     /// and topic, or `stream`'s when given (the stream this node's drainer delivers). Dead-letter
     /// records are queued for delivery like the others. Blank lines are skipped.
+    @discardableResult
     public func importRecords(
         from file: String, into stream: QueueStream? = nil, dryRun: Bool = false
     ) throws(QueueError) -> RowOperationOutcome {

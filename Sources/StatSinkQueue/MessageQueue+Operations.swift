@@ -94,6 +94,7 @@ extension MessageQueue {
     /// identify it to consumers) and its original `enqueued_at_ms`, and starts with no failed
     /// attempts. A running drainer picks the rows up with its next page. Safe beside a running
     /// sink (open the queue as a writer).
+    @discardableResult
     public func requeueDeadLetters(matching filter: RowFilter, dryRun: Bool = false) throws(QueueError) -> RowOperationOutcome {
         try withConnection { (connection) throws(QueueError) -> RowOperationOutcome in
             try connection.transaction { () throws(QueueError) -> RowOperationOutcome in
@@ -125,6 +126,7 @@ extension MessageQueue {
     /// Deletes undelivered rows (or, with `deadLetters`, dead letters) in one transaction and
     /// counts them in `drops` with reason ``DropReason/purge``, per stream. Safe beside a running
     /// sink: a row in flight that is purged is simply not there when its report comes.
+    @discardableResult
     public func purge(
         matching filter: RowFilter, deadLetters: Bool = false, dryRun: Bool = false, nowMs: Int64 = currentTimeMs()
     ) throws(QueueError) -> RowOperationOutcome {

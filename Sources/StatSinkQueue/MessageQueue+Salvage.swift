@@ -43,7 +43,7 @@ extension MessageQueue {
         var report = SalvageReport(from: path, readable: false, messages: 0, deadLetters: 0, payloadBytes: 0, streams: 0, unreadable: [], problems: [])
         let old: SQLiteConnection
         do {
-            old = try SQLiteConnection(path: path, flags: SQLITE_OPEN_READONLY)
+            old = try SQLiteConnection.forSalvage(path: path)
             _ = try old.integer("PRAGMA user_version")
         } catch {
             report.problems.append(error.damageDetail)

@@ -65,9 +65,10 @@ public final class MessageQueue: Sendable {
     /// Creates the file if missing, opens it, checks it and migrates it.
     private static func openFile(_ configuration: MessageQueueConfiguration, logger: Logger) throws(QueueError) -> SQLiteConnection {
         try createFileIfMissing(configuration.path)
+        // The check runs on a read-only connection of its own: closing a read-write one on a
+        // damaged file would checkpoint its WAL into it and delete the WAL before it is moved.
+        try QueueQuarantine.check(path: configuration.path, budget: configuration.integrityCheckBudget, logger: logger)
         let connection = try SQLiteConnection(path: configuration.path, flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
-        try connection.execute("PRAGMA busy_timeout = \(configuration.busyTimeoutMs)")
-        try QueueQuarantine.check(connection, budget: configuration.integrityCheckBudget, logger: logger)
         try prepare(connection, configuration)
         return connection
     }
@@ -325,8 +326,14 @@ public final class MessageQueue: Sendable {
     /// Checkpoints the WAL into the database and truncates it (to `journal_size_limit`), so the
     /// WAL does not grow while a drainer keeps reading. Readers in progress may make it partial;
     /// that is fine, the next one continues.
+    ///
+    /// Never waits: a TRUNCATE checkpoint would wait (the busy timeout) for every reader, such as
+    /// an operator's `sqlite3` session, so it runs with no busy timeout and simply does less when
+    /// a reader is there.
     public func checkpoint() throws(QueueError) {
         try withConnection { (connection) throws(QueueError) in
+            try connection.execute("PRAGMA busy_timeout = 0")
+            defer { try? connection.execute("PRAGMA busy_timeout = \(configuration.busyTimeoutMs)") }
             try connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         }
     }

@@ -84,8 +84,10 @@ enum QueueQuarantine {
 
     /// Runs `PRAGMA quick_check` within `budget`; throws ``QueueError/damaged(path:detail:)`` when
     /// it finds a problem. A check cut short by the budget passes (logged).
-    static func check(_ connection: SQLiteConnection, budget: Duration, logger: Logger) throws(QueueError) {
+    static func check(path: String, budget: Duration, logger: Logger) throws(QueueError) {
         guard budget > .zero else { return }
+        let connection = try SQLiteConnection(path: path, flags: SQLITE_OPEN_READONLY)
+        try connection.execute("PRAGMA busy_timeout = 5000")
         let rows: [String]
         do {
             rows = try connection.withTimeLimit(budget) { () throws(QueueError) in try connection.strings("PRAGMA quick_check(5)") }
@@ -124,7 +126,7 @@ enum QueueQuarantine {
     /// The old file's streams and their last snapshot numbers, if its `streams` table reads.
     private static func readStreams(_ path: String) -> [(stream: String, topic: String, lastSequence: Int64)]? {
         do {
-            let connection = try SQLiteConnection(path: path, flags: SQLITE_OPEN_READONLY)
+            let connection = try SQLiteConnection.forSalvage(path: path)
             let statement = try connection.statement("SELECT stream, topic, last_snapshot_seq FROM streams")
             var streams: [(stream: String, topic: String, lastSequence: Int64)] = []
             while try statement.step() {
@@ -175,6 +177,17 @@ enum QueueQuarantine {
         gmtime_r(&seconds, &parts)
         func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
         return "\(parts.tm_year + 1900)\(two(parts.tm_mon + 1))\(two(parts.tm_mday))T\(two(parts.tm_hour))\(two(parts.tm_min))\(two(parts.tm_sec))Z"
+    }
+}
+
+extension SQLiteConnection {
+    /// A read-only connection to a damaged file that reads what it can: `writable_schema` lets
+    /// SQLite take a truncated file's real size instead of refusing the whole file (nothing is
+    /// written; the connection is read-only).
+    static func forSalvage(path: String) throws(QueueError) -> SQLiteConnection {
+        let connection = try SQLiteConnection(path: path, flags: SQLITE_OPEN_READONLY)
+        try connection.execute("PRAGMA writable_schema = ON")
+        return connection
     }
 }
 
