@@ -133,6 +133,7 @@ extension MessageQueue {
             return report
         }
         var cursor: Int64 = 0  // the last id read (or stepped over)
+        var malformed = 0
         var lastFailure: Int64 = -1
         var jump: Int64 = 1
         while true {
@@ -140,9 +141,15 @@ extension MessageQueue {
             read.bind(1, cursor)
             do {
                 while try read.step() {
+                    // A page SQLite reads as zeros or garbage can yield rows of NULLs: skip them.
+                    guard Self.isPlausible(read) else {
+                        malformed += 1
+                        continue
+                    }
                     try copy(read)
-                    cursor = read.int64(0)
+                    cursor = max(cursor, read.int64(0))
                 }
+                if malformed > 0 { report.problems.append("\(table): \(malformed) malformed rows skipped") }
                 return report
             } catch where error.isDamage || error.sqliteCode & 0xFF == SQLITE_IOERR {
                 if report.problems.count < 20 { report.problems.append("\(table) after id \(cursor): \(error.damageDetail)") }
@@ -169,9 +176,21 @@ extension MessageQueue {
             probe.reset()
             if !resumed {
                 report.unreadable.append("\(table): \(skippedFrom)-\(max(lastID, skippedFrom))")
+                if malformed > 0 { report.problems.append("\(table): \(malformed) malformed rows skipped") }
                 return report
             }
         }
+    }
+
+    /// Whether a row read from a damaged file has what a queue row must have: an id, the text
+    /// columns (stream, topic, node, format, headers), integers and a key and payload.
+    private static func isPlausible(_ row: SQLiteStatement) -> Bool {
+        guard row.type(0) == SQLITE_INTEGER, row.int64(0) > 0 else { return false }
+        let texts: [Int32] = [1, 2, 4, 9, 12]
+        let integers: [Int32] = [3, 5, 6, 7, 8, 10, 14, 15]
+        return texts.allSatisfy { row.type($0) == SQLITE_TEXT } && integers.allSatisfy { row.type($0) == SQLITE_INTEGER }
+            && [11, 13].allSatisfy { row.type($0) == SQLITE_BLOB }
+            && (row.string(9) == "JSON" || row.string(9) == "PROTOBUF")
     }
 
     private static func readOldStreams(_ old: SQLiteConnection) throws(QueueError) -> [(name: String, topic: String, lastSequence: Int64)] {

@@ -75,11 +75,13 @@ public final class MessageQueue: Sendable {
 
     /// Closes the file and releases the drainer lock. Later calls fail.
     public func close() {
-        lock.withLock { _ in connection.close() }
+        // The read-only connection first: the last connection to close checkpoints the WAL into
+        // the file and removes it, which only a read-write one can do.
         readLock.withLock { _ in
             readConnectionStorage?.close()
             readConnectionStorage = nil
         }
+        lock.withLock { _ in connection.close() }
         drainerLock?.release()
     }
 
