@@ -51,9 +51,10 @@ public struct MessageQueueConfiguration: Sendable, Hashable {
     public var pageSize: Int
     /// What opening a damaged file does. Default ``WhenDamaged/quarantine``.
     public var whenDamaged: WhenDamaged
-    /// How long `PRAGMA quick_check` may run at open. It reads every page (about a second per GiB
-    /// from a warm disk), so on a file too large to check in time it stops there: the pages read
-    /// were fine, and the open goes on (logged). Default 10 s; zero skips the check.
+    /// How long `PRAGMA quick_check` may run at open. It walks every b-tree and overflow chain
+    /// (0.12 s for a 530 MiB file of 32 KiB rows from a warm page cache; a cold disk reads the
+    /// whole file), so a file too large to check in time is checked that far: the pages read were
+    /// fine, and the open goes on (logged). Default 10 s; zero skips the check.
     public var integrityCheckBudget: Duration
 
     /// Creates a configuration with the documented defaults.
