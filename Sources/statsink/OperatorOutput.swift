@@ -150,3 +150,27 @@ struct QueueFileOption: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The queue file (buffer.path of the configuration).", valueName: "path"))
     var db: String
 }
+
+/// `--from-id`, `--to-id` and `--stream`: which rows, shared by `replay` and `purge`.
+struct RowRangeOptions: ParsableArguments {
+    @Option(help: "Only rows with a record id of at least this.")
+    var fromID: Int64?
+
+    @Option(help: "Only rows with a record id of at most this.")
+    var toID: Int64?
+
+    @Option(help: ArgumentHelp("Only rows of this stream (TOPIC@BROKER_LIST, as status shows).", valueName: "stream"))
+    var stream: String?
+
+    /// The id range given, if any.
+    var ids: ClosedRange<Int64>? {
+        fromID == nil && toID == nil ? nil : (fromID ?? 0)...(toID ?? .max)
+    }
+
+    /// Whether an id range was given.
+    var hasIDs: Bool { fromID != nil || toID != nil }
+
+    func validate() throws {
+        if let fromID, let toID, fromID > toID { throw ValidationError("--from-id \(fromID) is after --to-id \(toID)") }
+    }
+}

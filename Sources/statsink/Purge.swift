@@ -19,14 +19,7 @@ struct Purge: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Only rows older than this: \(TimeArgument.durationHelp).", valueName: "duration"))
     var olderThan: String?
 
-    @Option(help: "Only rows with a record id of at least this.")
-    var fromID: Int64?
-
-    @Option(help: "Only rows with a record id of at most this.")
-    var toID: Int64?
-
-    @Option(help: ArgumentHelp("Only rows of this stream (TOPIC@BROKER_LIST, as status shows).", valueName: "stream"))
-    var stream: String?
+    @OptionGroup var rows: RowRangeOptions
 
     @Flag(help: "Purge dead letters instead of undelivered rows.")
     var deadLetters = false
@@ -41,22 +34,21 @@ struct Purge: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
-        guard olderThan != nil || fromID != nil || toID != nil else {
+        guard olderThan != nil || rows.hasIDs else {
             throw ValidationError("say which rows: --older-than DURATION and/or --from-id/--to-id")
         }
         if let olderThan, TimeArgument.durationMs(olderThan) == nil {
             throw ValidationError("--older-than \(olderThan): expected \(TimeArgument.durationHelp)")
         }
-        if let fromID, let toID, fromID > toID { throw ValidationError("--from-id \(fromID) is after --to-id \(toID)") }
     }
 
     func run() async throws {
         try OperatorOutput.requireFile(queue.db, option: "--db")
         let nowMs = MessageQueue.currentTimeMs()
         let filter = RowFilter(
-            ids: fromID == nil && toID == nil ? nil : (fromID ?? 0)...(toID ?? .max),
+            ids: rows.ids,
             timeMs: olderThan.flatMap(TimeArgument.durationMs).map { Int64.min...(nowMs - $0) },
-            stream: stream
+            stream: rows.stream
         )
         let what = deadLetters ? "dead letters" : "undelivered rows"
         let outcome = try await OperatorOutput.run {

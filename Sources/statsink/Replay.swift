@@ -28,11 +28,7 @@ struct Replay: AsyncParsableCommand {
     @Flag(help: "Re-queue every dead letter.")
     var all = false
 
-    @Option(help: "Only rows with a record id of at least this.")
-    var fromID: Int64?
-
-    @Option(help: "Only rows with a record id of at most this.")
-    var toID: Int64?
+    @OptionGroup var rows: RowRangeOptions
 
     @Option(help: ArgumentHelp("Only dead letters dead-lettered at or after this: \(TimeArgument.pointHelp).", valueName: "time"))
     var since: String?
@@ -42,9 +38,6 @@ struct Replay: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("Only dead letters with this librdkafka error name, e.g. MSG_SIZE_TOO_LARGE.", valueName: "name"))
     var error: String?
-
-    @Option(help: ArgumentHelp("Only rows of this stream (TOPIC@BROKER_LIST, as status shows).", valueName: "stream"))
-    var stream: String?
 
     @Option(help: ArgumentHelp("Push undelivered rows to this cluster (bootstrap.servers) instead of re-queuing.", valueName: "brokers"))
     var broker: String?
@@ -64,7 +57,7 @@ struct Replay: AsyncParsableCommand {
 
     func validate() throws {
         if broker == nil {
-            guard all || fromID != nil || toID != nil || since != nil || until != nil || error != nil else {
+            guard all || rows.hasIDs || since != nil || until != nil || error != nil else {
                 throw ValidationError("say which dead letters to re-queue: --all, --from-id/--to-id, --since/--until or --error (or --broker to push undelivered rows)")
             }
             guard topic == nil, producerProperties.isEmpty else { throw ValidationError("--topic and --producer-property go with --broker") }
@@ -77,14 +70,9 @@ struct Replay: AsyncParsableCommand {
                 throw ValidationError("--producer-property \(property.split(separator: "=").first ?? ""): expected NAME=VALUE")
             }
         }
-        if let fromID, let toID, fromID > toID { throw ValidationError("--from-id \(fromID) is after --to-id \(toID)") }
         for (name, value) in [("--since", since), ("--until", until)] {
             if let value, TimeArgument.pointMs(value, nowMs: 0) == nil { throw ValidationError("\(name) \(value): expected \(TimeArgument.pointHelp)") }
         }
-    }
-
-    private var ids: ClosedRange<Int64>? {
-        fromID == nil && toID == nil ? nil : (fromID ?? 0)...(toID ?? .max)
     }
 
     func run() async throws {
@@ -100,7 +88,7 @@ struct Replay: AsyncParsableCommand {
         let nowMs = MessageQueue.currentTimeMs()
         let times = since == nil && until == nil ? nil
             : (since.flatMap { TimeArgument.pointMs($0, nowMs: nowMs) } ?? .min)...(until.flatMap { TimeArgument.pointMs($0, nowMs: nowMs) } ?? .max)
-        let filter = RowFilter(ids: ids, timeMs: times, errorName: error, stream: stream)
+        let filter = RowFilter(ids: rows.ids, timeMs: times, errorName: error, stream: rows.stream)
         let outcome = try await OperatorOutput.run {
             let queue = try MessageQueue(configuration: MessageQueueConfiguration(path: queue.db, whenDamaged: .refuse), role: .writer)
             defer { queue.close() }
@@ -120,7 +108,7 @@ struct Replay: AsyncParsableCommand {
             let name = entry.prefix { $0 != "=" }
             return ProducerProperty(name: String(name), value: String(entry.dropFirst(name.count + 1)))
         }
-        let options = BacklogPush.Options(brokerList: broker, topic: topic, filter: RowFilter(ids: ids, stream: stream), producerConfig: properties)
+        let options = BacklogPush.Options(brokerList: broker, topic: topic, filter: RowFilter(ids: rows.ids, stream: rows.stream), producerConfig: properties)
         let destination = "\(broker) topic \(topic ?? "(each row's own)")"
         if dryRun {
             let selected = try await OperatorOutput.run {
