@@ -145,6 +145,9 @@ public enum BacklogPush {
         await producer.shutdown(timeout: .seconds(5))
         await reports.value
         try push.flushAcknowledgements()
+        // Hand the pages the delivered rows held back to the file system, as the drainer does.
+        try queue.checkpoint()
+        try queue.reclaimSpace()
         report()
         var final = push.progress
         final.elapsedSeconds = seconds(clock.now - start)
