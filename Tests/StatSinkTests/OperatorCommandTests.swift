@@ -228,6 +228,27 @@ struct OperatorCommandTests {
         #expect(backlogRows(try status(queue)) == left)
     }
 
+    @Test func aPushOnATerminalDrawsAProgressBarWithRateAndETA() async throws {
+        let queue = path("queue.db")
+        _ = try await runSink(config: try config(queue: queue, broker: "127.0.0.1:1", producerConfig: "{message.timeout.ms: 300}"), seconds: 1)
+        let rows = backlogRows(try status(queue))
+        // util-linux `script` runs the command on a pseudo-terminal.
+        let command = [CheckConfigCommandTests.statsink.path, "replay", "--db", queue, "--broker", cluster.bootstrapServers, "--topic", "central"].joined(separator: " ")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        process.arguments = ["-qec", command, "/dev/null"]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let screen = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(screen)")
+        #expect(screen.contains("\r\u{1B}[K[" + String(repeating: "#", count: 30) + "] \(rows)/\(rows) rows"), "\(screen)")
+        #expect(screen.contains("rows/s  ETA "), "\(screen)")
+        #expect(!screen.contains("replay: 0/"), "no plain lines on a terminal")
+    }
+
     @Test func aDamagedQueueIsQuarantinedTheSinkKeepsRunningAndRecoverSalvagesIt() async throws {
         // A file that is not SQLite at all.
         let queue = path("queue.db")
