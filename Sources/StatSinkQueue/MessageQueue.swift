@@ -196,6 +196,18 @@ public final class MessageQueue: Sendable {
         stream: QueueStream, afterID: Int64, limit: Int, maxBytes: Int,
         _ body: (borrowing PendingRecordView) throws -> Bool
     ) throws -> Int {
+        do {
+            return try readPendingRecords(stream: stream, afterID: afterID, limit: limit, maxBytes: maxBytes, body)
+        } catch let error as QueueError where error.isDamage {
+            QueueQuarantine.markDamaged(configuration.path)
+            throw error
+        }
+    }
+
+    private func readPendingRecords(
+        stream: QueueStream, afterID: Int64, limit: Int, maxBytes: Int,
+        _ body: (borrowing PendingRecordView) throws -> Bool
+    ) throws -> Int {
         try readLock.withLock { (_) throws -> Int in
             let connection = try readConnection()
             let statement = try connection.statement("""
@@ -382,9 +394,14 @@ public final class MessageQueue: Sendable {
     }
 
     func withConnection<T: Sendable>(_ body: (SQLiteConnection) throws(QueueError) -> T) throws(QueueError) -> T {
-        try lock.withLock { (_) throws(QueueError) -> T in
-            defer { connection.resetStatements() }
-            return try body(connection)
+        do {
+            return try lock.withLock { (_) throws(QueueError) -> T in
+                defer { connection.resetStatements() }
+                return try body(connection)
+            }
+        } catch where error.isDamage {
+            QueueQuarantine.markDamaged(configuration.path)
+            throw error
         }
     }
 

@@ -54,7 +54,8 @@ public struct MessageQueueConfiguration: Sendable, Hashable {
     /// How long `PRAGMA quick_check` may run at open. It walks every b-tree and overflow chain
     /// (0.12 s for a 530 MiB file of 32 KiB rows from a warm page cache; a cold disk reads the
     /// whole file), so a file too large to check in time is checked that far: the pages read were
-    /// fine, and the open goes on (logged). Default 10 s; zero skips the check.
+    /// fine, and the open goes on (logged). A file that failed with damage while in use is checked
+    /// in full at its next open, whatever this says. Default 10 s; zero skips the check.
     public var integrityCheckBudget: Duration
 
     /// Creates a configuration with the documented defaults.

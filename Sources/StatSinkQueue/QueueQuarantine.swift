@@ -84,13 +84,18 @@ enum QueueQuarantine {
 
     /// Runs `PRAGMA quick_check` within `budget`; throws ``QueueError/damaged(path:detail:)`` when
     /// it finds a problem. A check cut short by the budget passes (logged).
+    ///
+    /// A file that failed with damage while in use (see ``markDamaged(_:)``) is checked in full,
+    /// whatever the budget, so damage beyond the budget's reach cannot make the sink crash-loop.
     static func check(path: String, budget: Duration, logger: Logger) throws(QueueError) {
-        guard budget > .zero else { return }
+        let marked = access(path + damageMarkerSuffix, F_OK) == 0
+        guard budget > .zero || marked else { return }
         let connection = try SQLiteConnection(path: path, flags: SQLITE_OPEN_READONLY)
         try connection.execute("PRAGMA busy_timeout = 5000")
         let rows: [String]
         do {
-            rows = try connection.withTimeLimit(budget) { () throws(QueueError) in try connection.strings("PRAGMA quick_check(5)") }
+            let check = { () throws(QueueError) in try connection.strings("PRAGMA quick_check(5)") }
+            rows = marked ? try check() : try connection.withTimeLimit(budget, check)
         } catch let error where error.sqliteCode & 0xFF == SQLITE_INTERRUPT {
             logger.notice("quick_check stopped at its time budget; the pages it read were fine", metadata: [
                 "queue.path": "\(connection.path)", "queue.budget": "\(budget)",
@@ -100,6 +105,17 @@ enum QueueQuarantine {
         guard rows == ["ok"] else {
             throw QueueError.damaged(path: connection.path, detail: "quick_check: " + rows.prefix(3).joined(separator: "; "))
         }
+        if marked { unlink(path + damageMarkerSuffix) }
+    }
+
+    /// Beside a queue file, `PATH-damaged` says an operation on it failed with `SQLITE_CORRUPT` or
+    /// `SQLITE_NOTADB`: its next open checks it in full.
+    static let damageMarkerSuffix = "-damaged"
+
+    /// Leaves the marker (best effort: a read-only directory just loses the hint).
+    static func markDamaged(_ path: String) {
+        let descriptor = Glibc.open(path + damageMarkerSuffix, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        if descriptor >= 0 { Glibc.close(descriptor) }
     }
 
     /// Renames the file and its `-wal` and `-shm` to `PATH.corrupt-<UTC time>`.
@@ -117,6 +133,7 @@ enum QueueQuarantine {
                 throw QueueError.fileFailed(path: path + companion, operation: "move the damaged queue aside to \(target + companion)", reason: String(cString: strerror(errno)))
             }
         }
+        unlink(path + damageMarkerSuffix)
         return QuarantineRecord(
             originalPath: path, movedTo: target, detectedAtMs: nowMs, reason: reason, fileBytes: bytes,
             carriedStreams: 0, sequenceFloor: 0

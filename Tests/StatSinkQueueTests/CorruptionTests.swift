@@ -135,6 +135,23 @@ struct CorruptionTests {
         #expect(try queue.statistics().rows == 240)
     }
 
+    @Test func damageFoundInUseMakesTheNextOpenCheckInFull() throws {
+        _ = try makeQueue(path)
+        let queue = try MessageQueue(configuration: configuration(path), role: .drainer)
+        let pages = try #require(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) / 4096
+        try scribble(path, firstPage: 3, count: pages - 3)
+        #expect(throws: QueueError.self) { try queue.pendingRecords(stream: testStream, afterID: 0, limit: 10_000, maxBytes: .max) }
+        #expect(FileManager.default.fileExists(atPath: path + "-damaged"))
+        queue.close()
+        // Even a check with no time at all runs in full now, and finds the damage.
+        var reopened = configuration(path)
+        reopened.integrityCheckBudget = .nanoseconds(1)
+        let fresh = try MessageQueue(configuration: reopened, role: .drainer)
+        defer { fresh.close() }
+        #expect(try fresh.status().quarantinedFiles.count == 1)
+        #expect(!FileManager.default.fileExists(atPath: path + "-damaged"))
+    }
+
     /// The salvaged rows of `queue` (after the first `skipping`) are `count` of the originals, byte
     /// for byte, found by their snapshot and batch headers.
     func expectIntact(_ queue: MessageQueue, _ original: [Int64: KafkaMessage], count: Int, skipping: Int = 0) throws {
