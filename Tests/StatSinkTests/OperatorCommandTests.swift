@@ -63,6 +63,11 @@ struct OperatorCommandTests {
             try process.run()
         }
 
+        deinit {
+            // A test that ends early must not leave its sink running.
+            if process.isRunning { process.terminate() }
+        }
+
         /// SIGTERM, then the exit status and everything it logged.
         func stop() async throws -> Int32 {
             process.terminate()
