@@ -29,6 +29,14 @@ import Synchronization
 ///    attempts: the row moves to `dead_letters` with the error in one transaction, and the rows
 ///    behind it keep flowing.
 ///
+/// 6. **Operators** (`statsink`, README "After an outage"): re-queuing a dead letter inserts it
+///    again with a new record id at the end of `messages` (the cursor is past the old one), so
+///    this drainer picks it up; a purge deletes rows and counts them in `drops`; a push to another
+///    broker (``BacklogPush``) deletes each row on that broker's acknowledgement and, like this
+///    drainer, holds the queue's drainer lock. A row purged while in flight is simply not there
+///    when its report comes. A damaged file is moved aside at open and a fresh queue started
+///    (``MessageQueue/init(configuration:role:logger:)``).
+///
 /// After a crash or restart the drainer starts at the oldest row in the table. Rows that were in
 /// flight at the crash may be delivered twice; consumers drop duplicates by the message key and
 /// the `statsink.snapshot_seq` / `statsink.batch_index` headers. A fatal producer error replaces

@@ -1,4 +1,5 @@
 import CSQLite
+import Logging
 import StatSinkCodec
 import Synchronization
 
@@ -43,25 +44,44 @@ public final class MessageQueue: Sendable {
 
     /// Opens (creating and migrating if needed) the queue at `configuration.path`.
     ///
+    /// The file is checked first (`PRAGMA quick_check`, within
+    /// ``MessageQueueConfiguration/integrityCheckBudget``). A damaged file, or one that is not a
+    /// database, is handled by ``MessageQueueConfiguration/whenDamaged``: by default moved aside
+    /// (never deleted) for a fresh queue, with a warning on `logger` and a row in
+    /// `quarantined_files` (see ``QueueQuarantine``).
+    ///
     /// - Throws: ``QueueError/newerSchema(path:fileVersion:supportedVersion:)`` for a file of a
     ///   newer version (left untouched), ``QueueError/drainerAlreadyRunning(path:)`` for a second
-    ///   drainer, ``QueueError/sqlite(operation:code:message:)`` for anything SQLite refuses.
-    public init(configuration: MessageQueueConfiguration, role: Role) throws(QueueError) {
+    ///   drainer, ``QueueError/damaged(path:detail:)`` for a damaged file left in place,
+    ///   ``QueueError/sqlite(operation:code:message:)`` for anything else SQLite refuses.
+    public init(configuration: MessageQueueConfiguration, role: Role, logger: Logger = Logger(label: "statsink.queue")) throws(QueueError) {
         self.configuration = configuration
         drainerLock = role == .drainer ? try DrainerLock(queuePath: configuration.path) : nil
-        try Self.createFileIfMissing(configuration.path)
+        connection = try QueueQuarantine.open(configuration, ownsFile: role == .drainer, logger: logger) { () throws(QueueError) in
+            try Self.openFile(configuration, logger: logger)
+        }
+    }
+
+    /// Creates the file if missing, opens it, checks it and migrates it.
+    private static func openFile(_ configuration: MessageQueueConfiguration, logger: Logger) throws(QueueError) -> SQLiteConnection {
+        try createFileIfMissing(configuration.path)
+        // The check runs on a read-only connection of its own: closing a read-write one on a
+        // damaged file would checkpoint its WAL into it and delete the WAL before it is moved.
+        try QueueQuarantine.check(path: configuration.path, budget: configuration.integrityCheckBudget, logger: logger)
         let connection = try SQLiteConnection(path: configuration.path, flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
-        try Self.prepare(connection, configuration)
-        self.connection = connection
+        try prepare(connection, configuration)
+        return connection
     }
 
     /// Closes the file and releases the drainer lock. Later calls fail.
     public func close() {
-        lock.withLock { _ in connection.close() }
+        // The read-only connection first: the last connection to close checkpoints the WAL into
+        // the file and removes it, which only a read-write one can do.
         readLock.withLock { _ in
             readConnectionStorage?.close()
             readConnectionStorage = nil
         }
+        lock.withLock { _ in connection.close() }
         drainerLock?.release()
     }
 
@@ -173,6 +193,18 @@ public final class MessageQueue: Sendable {
     /// `body` throws; throws ``QueueError`` for what SQLite refuses.
     @discardableResult
     public func forEachPendingRecord(
+        stream: QueueStream, afterID: Int64, limit: Int, maxBytes: Int,
+        _ body: (borrowing PendingRecordView) throws -> Bool
+    ) throws -> Int {
+        do {
+            return try readPendingRecords(stream: stream, afterID: afterID, limit: limit, maxBytes: maxBytes, body)
+        } catch let error as QueueError where error.isDamage {
+            QueueQuarantine.markDamaged(configuration.path)
+            throw error
+        }
+    }
+
+    private func readPendingRecords(
         stream: QueueStream, afterID: Int64, limit: Int, maxBytes: Int,
         _ body: (borrowing PendingRecordView) throws -> Bool
     ) throws -> Int {
@@ -364,8 +396,14 @@ public final class MessageQueue: Sendable {
     /// Checkpoints the WAL into the database and truncates it (to `journal_size_limit`), so the
     /// WAL does not grow while a drainer keeps reading. Readers in progress may make it partial;
     /// that is fine, the next one continues.
+    ///
+    /// Never waits: a TRUNCATE checkpoint would wait (the busy timeout) for every reader, such as
+    /// an operator's `sqlite3` session, so it runs with no busy timeout and simply does less when
+    /// a reader is there.
     public func checkpoint() throws(QueueError) {
         try withConnection { (connection) throws(QueueError) in
+            try connection.execute("PRAGMA busy_timeout = 0")
+            defer { try? connection.execute("PRAGMA busy_timeout = \(configuration.busyTimeoutMs)") }
             try connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         }
     }
@@ -411,10 +449,15 @@ public final class MessageQueue: Sendable {
         }
     }
 
-    private func withConnection<T: Sendable>(_ body: (SQLiteConnection) throws(QueueError) -> T) throws(QueueError) -> T {
-        try lock.withLock { (_) throws(QueueError) -> T in
-            defer { connection.resetStatements() }
-            return try body(connection)
+    func withConnection<T: Sendable>(_ body: (SQLiteConnection) throws(QueueError) -> T) throws(QueueError) -> T {
+        do {
+            return try lock.withLock { (_) throws(QueueError) -> T in
+                defer { connection.resetStatements() }
+                return try body(connection)
+            }
+        } catch where error.isDamage {
+            QueueQuarantine.markDamaged(configuration.path)
+            throw error
         }
     }
 
@@ -503,7 +546,12 @@ extension MessageQueue {
     }
 
     private static func nextSequence(_ connection: SQLiteConnection, _ stream: QueueStream) throws(QueueError) -> UInt64 {
-        let create = try connection.statement("INSERT OR IGNORE INTO streams (stream, topic) VALUES (?, ?)")
+        // A stream new to this file numbers its snapshots above the floor a quarantine left
+        // (when the damaged file's numbering could not be read), so no number is used twice.
+        let create = try connection.statement("""
+            INSERT OR IGNORE INTO streams (stream, topic, last_snapshot_seq)
+            SELECT ?, ?, coalesce(max(sequence_floor), 0) FROM quarantined_files
+            """)
         create.bind(1, stream.name)
         create.bind(2, stream.topic)
         try create.step()
@@ -628,7 +676,7 @@ extension MessageQueue {
         }
     }
 
-    private static func countDrop(
+    static func countDrop(
         _ connection: SQLiteConnection, stream: QueueStream, reason: DropReason, rows: Int, bytes: Int64, metrics: Int, nowMs: Int64
     ) throws(QueueError) {
         guard rows > 0 else { return }

@@ -8,6 +8,13 @@ public enum QueueError: Error, Sendable, Hashable, CustomStringConvertible {
     case drainerAlreadyRunning(path: String)
     /// The file or its lock file could not be created or opened.
     case cannotOpen(path: String, reason: String)
+    /// The queue file is damaged or not a queue at all (`SQLITE_CORRUPT`, `SQLITE_NOTADB`, or a
+    /// failed `PRAGMA quick_check`) and was left where it is.
+    case damaged(path: String, detail: String)
+    /// A line of an export file is not a valid record; nothing was imported.
+    case invalidExport(file: String, line: Int, problem: String)
+    /// Reading or writing a file other than the queue failed.
+    case fileFailed(path: String, operation: String, reason: String)
 
     public var description: String {
         switch self {
@@ -19,6 +26,21 @@ public enum QueueError: Error, Sendable, Hashable, CustomStringConvertible {
             "\(path): another drainer already owns this queue (only one may drain it; readers such as sqlite3 are fine)"
         case let .cannotOpen(path, reason):
             "\(path): cannot open the queue: \(reason)"
+        case let .damaged(path, detail):
+            "\(path): the queue file is damaged (\(detail)); salvage its rows with: statsink recover --from \(path) --into NEW"
+        case let .invalidExport(file, line, problem):
+            "\(file):\(line): \(problem); nothing was imported"
+        case let .fileFailed(path, operation, reason):
+            "\(path): cannot \(operation): \(reason)"
+        }
+    }
+
+    /// Whether SQLite said the file is damaged or not a database (`SQLITE_CORRUPT`, `SQLITE_NOTADB`).
+    var isDamage: Bool {
+        switch self {
+        case let .sqlite(_, code, _): code & 0xFF == 11 || code & 0xFF == 26
+        case .damaged: true
+        default: false
         }
     }
 

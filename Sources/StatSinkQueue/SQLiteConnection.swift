@@ -1,5 +1,11 @@
 import CSQLite
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// One SQLite connection, with just what the queue needs: statements, transactions, errors.
 ///
 /// Not thread-safe; ``MessageQueue`` serializes all use behind its lock.
@@ -85,6 +91,53 @@ final class SQLiteConnection {
             try? execute("ROLLBACK")
             throw error
         }
+    }
+
+    /// Runs `body` in a read transaction (`BEGIN`): every query in it sees one consistent state,
+    /// and in WAL mode it blocks no writer.
+    func readTransaction<T>(_ body: () throws(QueueError) -> T) throws(QueueError) -> T {
+        try execute("BEGIN")
+        defer { try? execute("COMMIT") }
+        return try body()
+    }
+
+    /// Runs `body`, interrupting its SQLite work (`SQLITE_INTERRUPT`) once `budget` has passed.
+    func withTimeLimit<T>(_ budget: Duration, _ body: () throws(QueueError) -> T) throws(QueueError) -> T {
+        let deadline = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
+        let (seconds, attoseconds) = budget.components
+        deadline.pointee = monotonicNanoseconds() &+ UInt64(max(seconds, 0)) &* 1_000_000_000 &+ UInt64(max(attoseconds, 0) / 1_000_000_000)
+        // Called every 1000 virtual-machine instructions: cheap next to the page reads between.
+        sqlite3_progress_handler(handle, 1000, { context in
+            guard let context else { return 0 }
+            return monotonicNanoseconds() > context.load(as: UInt64.self) ? 1 : 0
+        }, deadline)
+        defer {
+            sqlite3_progress_handler(handle, 0, nil, nil)
+            deadline.deallocate()
+        }
+        return try body()
+    }
+
+    /// The text rows of a one-column query, e.g. `PRAGMA quick_check`. Not cached.
+    func strings(_ sql: String) throws(QueueError) -> [String] {
+        var pointer: OpaquePointer?
+        let result = sqlite3_prepare_v2(handle, sql, -1, &pointer, nil)
+        guard result == SQLITE_OK, let pointer else {
+            sqlite3_finalize(pointer)
+            throw QueueError.sqlite(operation: sql.firstLine, code: result, message: lastMessage)
+        }
+        let statement = SQLiteStatement(pointer, connection: self, sql: sql)
+        var rows: [String] = []
+        while try statement.step() { rows.append(statement.string(0) ?? "") }
+        return rows
+    }
+
+    /// Whether the schema has a table or view of this name.
+    func hasObject(_ name: String) throws(QueueError) -> Bool {
+        let statement = try statement("SELECT 1 FROM sqlite_master WHERE name = ?")
+        defer { statement.reset() }
+        statement.bind(1, name)
+        return try statement.step()
     }
 
     var lastMessage: String { handle.map { String(cString: sqlite3_errmsg($0)) } ?? "no connection" }
@@ -179,6 +232,17 @@ final class SQLiteStatement {
         return UnsafeRawBufferPointer(start: blob, count: Int(sqlite3_column_bytes(pointer, column)))
     }
 
+    /// The column's storage class: `SQLITE_INTEGER`, `SQLITE_TEXT`, `SQLITE_BLOB`, `SQLITE_NULL`, …
+    func type(_ column: Int32) -> Int32 { sqlite3_column_type(pointer, column) }
+
+    func bind(_ index: Int32, _ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else {
+            sqlite3_bind_zeroblob(pointer, index, 0)
+            return
+        }
+        sqlite3_bind_blob(pointer, index, base, Int32(bytes.count), statsink_sqlite_transient())
+    }
+
     func bytes(_ column: Int32) -> [UInt8] {
         let count = Int(sqlite3_column_bytes(pointer, column))
         guard count > 0, let blob = sqlite3_column_blob(pointer, column) else { return [] }
@@ -197,6 +261,13 @@ final class SQLiteValue {
     deinit {
         sqlite3_value_free(pointer)
     }
+}
+
+/// `CLOCK_MONOTONIC` in nanoseconds (a free function: the progress handler is a C callback).
+private func monotonicNanoseconds() -> UInt64 {
+    var spec = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &spec)
+    return UInt64(spec.tv_sec) &* 1_000_000_000 &+ UInt64(spec.tv_nsec)
 }
 
 extension String {

@@ -10,7 +10,9 @@ struct Statsink: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "statsink",
         abstract: "Ships metric snapshots to Kafka through a durable SQLite queue.",
-        subcommands: [Run.self, Demo.self, CheckConfig.self]
+        subcommands: [
+            Run.self, Demo.self, CheckConfig.self, Status.self, Replay.self, Export.self, Import.self, Purge.self, Recover.self,
+        ]
     )
 
     static func main() async {

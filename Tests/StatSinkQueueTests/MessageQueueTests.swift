@@ -22,10 +22,10 @@ struct MessageQueueTests {
         #expect(try sqlite3(path, "PRAGMA journal_mode") == ["wal"])
         #expect(try sqlite3(path, "PRAGMA auto_vacuum") == ["2"])  // incremental
         #expect(try sqlite3(path, "PRAGMA page_size") == ["16384"])
-        #expect(try sqlite3(path, "SELECT version, name FROM schema_migrations") == ["1|0001_create_queue"])
-        #expect(try sqlite3(path, "PRAGMA user_version") == ["1"])
+        #expect(try sqlite3(path, "SELECT version, name FROM schema_migrations") == ["1|0001_create_queue", "2|0002_operations"])
+        #expect(try sqlite3(path, "PRAGMA user_version") == ["2"])
         #expect(try sqlite3(path, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name") == [
-            "counter_state", "dead_letters", "drops", "messages", "schema_migrations", "streams",
+            "counter_state", "dead_letters", "drops", "messages", "quarantined_files", "schema_migrations", "streams",
         ])
     }
 
@@ -72,7 +72,7 @@ struct MessageQueueTests {
         try open().close()
         let queue = try open()
         queue.close()
-        #expect(try sqlite3(directory.path("queue.db"), "SELECT count(*) FROM schema_migrations") == ["1"])
+        #expect(try sqlite3(directory.path("queue.db"), "SELECT count(*) FROM schema_migrations") == ["2"])
     }
 
     @Test func newerSchemaIsRefusedAndTheFileLeftUntouched() throws {
@@ -80,7 +80,7 @@ struct MessageQueueTests {
         let path = directory.path("queue.db")
         try SQLiteShell.run(path, "PRAGMA user_version = 99", readOnly: false)
         let before = try Data(contentsOf: URL(fileURLWithPath: path))
-        #expect(throws: QueueError.newerSchema(path: path, fileVersion: 99, supportedVersion: 1)) { try open() }
+        #expect(throws: QueueError.newerSchema(path: path, fileVersion: 99, supportedVersion: 2)) { try open() }
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
     }
 
