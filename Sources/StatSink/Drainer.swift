@@ -66,6 +66,12 @@ public final class Drainer: Service, Sendable {
         var rewindRequested = false
         var consecutiveFailures = 0
         var totals = DrainerTotals()
+        /// After a transient queue failure (a full disk, a lock held elsewhere): no queue writes
+        /// before this instant.
+        var storageRetryAfter: ContinuousClock.Instant?
+        /// When a storage warning was last logged, and how many were held back since.
+        var lastStorageWarning: ContinuousClock.Instant?
+        var suppressedStorageWarnings = 0
     }
 
     /// Creates the drainer of `stream`; the queue must have been opened with role `.drainer`.
@@ -149,9 +155,17 @@ public final class Drainer: Service, Sendable {
         while !isShuttingDown, producer.fatalError == nil {
             try flushOutcomesIfDue()
             if clock.now >= nextMaintenance {
-                try queue.checkpoint()
-                try queue.reclaimSpace()
+                try absorbingTransient("checkpoint the queue") {
+                    try queue.checkpoint()
+                    try queue.reclaimSpace()
+                }
                 nextMaintenance = clock.now.advanced(by: configuration.maintenanceInterval)
+            }
+            if let after = state.withLock({ $0.storageRetryAfter }), clock.now < after {
+                // The queue cannot take writes right now: produce nothing more whose
+                // acknowledgement could not be recorded.
+                await pause(after - clock.now)
+                continue
             }
             let (rewind, inFlightRows, inFlightBytes, cursor) = state.withLock {
                 ($0.rewindRequested, $0.inFlight.count, $0.inFlightBytes, $0.cursor)
@@ -177,9 +191,11 @@ public final class Drainer: Service, Sendable {
             }
             // Each row goes from SQLite's memory straight into librdkafka's copy.
             var seen = 0
-            try queue.forEachPendingRecord(stream: stream, afterID: cursor, limit: min(rowRoom, configuration.pageRows), maxBytes: byteRoom) { record in
-                seen += 1
-                return try produce(record, with: producer)
+            try absorbingTransient("read the queue") {
+                try queue.forEachPendingRecord(stream: stream, afterID: cursor, limit: min(rowRoom, configuration.pageRows), maxBytes: byteRoom) { record in
+                    seen += 1
+                    return try produce(record, with: producer)
+                }
             }
             if seen == 0 {
                 try flushOutcomes()
@@ -251,9 +267,17 @@ public final class Drainer: Service, Sendable {
         }
         // The row's failed attempts were read with it; one row is in flight at most once.
         if (row?.attempts ?? 0) + 1 >= attemptsBeforeDeadLetter(error) {
-            try queue.deadLetter(id, errorName: error.name, error: error.message, stream: stream)
-            state.withLock { $0.totals.deadLettered += 1 }
-            logger.warning("row dead-lettered", metadata: ["record": "\(id)", "error": "\(error)"])
+            let moved = try absorbingTransient("dead-letter a row") { () throws -> Bool in
+                try queue.deadLetter(id, errorName: error.name, error: error.message, stream: stream)
+                return true
+            }
+            if moved == true {
+                state.withLock { $0.totals.deadLettered += 1 }
+                logger.warning("row dead-lettered", metadata: ["record": "\(id)", "error": "\(error)"])
+            } else {
+                // Not moved: the row stays queued and comes round again after the rewind.
+                state.withLock { $0.rewindRequested = true }
+            }
             return
         }
         let first = state.withLock { state in
@@ -287,8 +311,11 @@ public final class Drainer: Service, Sendable {
         if due { try flushOutcomes() }
     }
 
-    /// Commits pending deletions and failure records.
+    /// Commits pending deletions and failure records. While the queue cannot take writes
+    /// (a full disk, a lock held elsewhere) the acknowledgements wait in memory and are committed
+    /// later; the failure records, which only count attempts, are let go.
     private func flushOutcomes() throws {
+        if let after = state.withLock({ $0.storageRetryAfter }), ContinuousClock.now < after { return }
         let (acknowledged, failures) = state.withLock { state in
             defer {
                 state.pendingAcknowledgements.removeAll(keepingCapacity: true)
@@ -296,9 +323,46 @@ public final class Drainer: Service, Sendable {
             }
             return (state.pendingAcknowledgements, state.pendingFailures)
         }
-        try queue.acknowledge(acknowledged, stream: stream)
+        let deleted = try absorbingTransient("delete acknowledged rows") { () throws -> Bool in
+            try queue.acknowledge(acknowledged, stream: stream)
+            return true
+        }
+        guard deleted == true else {
+            state.withLock { $0.pendingAcknowledgements.insert(contentsOf: acknowledged, at: 0) }
+            return
+        }
         for (error, ids) in Dictionary(grouping: failures, by: \.error) {
-            try queue.recordFailedAttempt(ids.map(\.id), error: error, stream: stream)
+            try absorbingTransient("record failed attempts") {
+                try queue.recordFailedAttempt(ids.map(\.id), error: error, stream: stream)
+            }
+        }
+    }
+
+    /// Runs a queue operation; a transient failure (``QueueError/isTransient``) is logged (at
+    /// most once per 30 s, with a count of the ones held back), holds queue writes back for a
+    /// second, and returns `nil` instead of ending the drainer. Any other error is thrown.
+    @discardableResult
+    private func absorbingTransient<T>(_ what: String, _ body: () throws -> T) throws -> T? {
+        do {
+            let result = try body()
+            state.withLock { $0.storageRetryAfter = nil }
+            return result
+        } catch let error as QueueError where error.isTransient {
+            let now = ContinuousClock.now
+            let suppressed: Int? = state.withLock { state in
+                state.storageRetryAfter = now.advanced(by: .seconds(1))
+                if let last = state.lastStorageWarning, now - last < .seconds(30) {
+                    state.suppressedStorageWarnings += 1
+                    return nil
+                }
+                defer { state.suppressedStorageWarnings = 0 }
+                state.lastStorageWarning = now
+                return state.suppressedStorageWarnings
+            }
+            if let suppressed {
+                logger.warning("the queue cannot \(what) for now; retrying", metadata: ["error": "\(error)", "suppressed": "\(suppressed)"])
+            }
+            return nil
         }
     }
 

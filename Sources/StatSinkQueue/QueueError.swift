@@ -44,6 +44,14 @@ public enum QueueError: Error, Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Whether the failure may pass by itself: the disk or the cap is full, or another connection
+    /// holds a lock (`SQLITE_FULL`, `SQLITE_BUSY`, `SQLITE_LOCKED`). Retrying later is right;
+    /// giving up (and exiting) is not.
+    public var isTransient: Bool {
+        if case let .sqlite(_, code, _) = self { return [13, 5, 6].contains(code & 0xFF) }
+        return false
+    }
+
     /// Whether SQLite said the database or disk is full (`SQLITE_FULL`): the cap or the disk.
     var isFull: Bool {
         if case let .sqlite(_, code, _) = self { return code & 0xFF == 13 }

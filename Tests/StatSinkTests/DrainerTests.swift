@@ -127,6 +127,28 @@ struct DrainerTests {
         #expect(try sqlite3Count(queue: directory, "SELECT count(*) FROM streams WHERE last_error IS NOT NULL") == 1)
     }
 
+    @Test func aQueueThatCannotTakeWritesForAWhileDelaysDeletionsButNeverStopsTheDrainer() async throws {
+        let path = directory.appendingPathComponent("queue.db").path
+        let queue = try MessageQueue(configuration: MessageQueueConfiguration(path: path, busyTimeoutMs: 50), role: .drainer)
+        defer { queue.close() }
+        let sink = sink()
+        _ = try writeSnapshots(5, sink: sink, writer: SinkWriter(sink: sink, queue: queue))
+        // Another process holds the write lock for 2 s: every delete the drainer tries meanwhile
+        // fails with SQLITE_BUSY, as it would on a full disk with SQLITE_FULL.
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        holder.arguments = [path, "BEGIN IMMEDIATE;", "UPDATE streams SET topic = topic;", ".shell sleep 2", "COMMIT;"]
+        try holder.run()
+        try await Task.sleep(for: .milliseconds(300))
+        let drainer = Drainer(stream: QueueStream(topic: topic, brokerList: sink.brokerList), queue: queue, properties: sink.producerProperties, configuration: Self.fast, logger: Logger(label: "test"))
+        // `drain` rethrows whatever ended the drainer: it must run on and delete everything.
+        #expect(try await drain(drainer) { try queue.statistics().rows == 0 })
+        holder.waitUntilExit()
+        #expect(holder.terminationStatus == 0)
+        #expect(try queue.statistics().deliveredRows == 15)
+        #expect(Set(try await read(nil).map { $0.headers.first { $0.name == "statsink.snapshot_seq" }?.value ?? "" }).count == 5)
+    }
+
     @Test func permanentErrorsAreDeadLetteredWhileLaterRowsFlow() async throws {
         let queue = try openQueue()
         defer { queue.close() }
