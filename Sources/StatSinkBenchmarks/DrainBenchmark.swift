@@ -87,6 +87,9 @@ struct DrainBenchmark {
         result.backlogFileBytes = Self.fileSize(backlogPath)
         // The baseline's payloads, kept on disk until the drain is over.
         try FileManager.default.copyItem(atPath: backlogPath, toPath: copyPath)
+        // The fill and the copy left ~2 GiB of dirty pages: written back now, not by kernel
+        // threads competing with the drain for the CPU.
+        sync()
 
         // (c) baseline: the same drainer, idle on an empty queue.
         do {
@@ -134,6 +137,7 @@ struct DrainBenchmark {
         // (b) baseline: only now are the payloads read into memory.
         let records = try Self.records(atPath: copyPath, stream: QueueStream(topic: sink.topic, brokerList: sink.brokerList), topic: Self.baselineTopic)
         EnqueueBenchmark.removeDatabase(copyPath)
+        sync()  // the drain's deletions and checkpoints, likewise
         let cpu = CPUTime.now(broker: broker)
         let start = clock.now
         result.baselineFailures = try await Self.produce(records, properties: sink.producerProperties, logger: logger) {
