@@ -51,6 +51,9 @@ public final class Drainer: Service, Sendable {
     private let makeProducer: @Sendable (KafkaProducerProperties, Logger) throws(KafkaError) -> KafkaProducer
     private let state = Mutex(State())
     private let shuttingDown = Atomic<Bool>(false)
+    private let running = Atomic<Bool>(false)
+    /// Failure warnings, one per kind per 30 s.
+    private let failureLog = RateLimitedLog()
 
     private struct State {
         /// Rows produced and not yet reported, by record id.
@@ -91,10 +94,18 @@ public final class Drainer: Service, Sendable {
     /// What the drainer has done so far.
     public var totals: DrainerTotals { state.withLock { $0.totals } }
 
+    /// Rows and payload bytes handed to the producer and not yet reported.
+    public var inFlight: (rows: Int, bytes: Int) { state.withLock { ($0.inFlight.count, $0.inFlightBytes) } }
+
+    /// Whether ``run()`` is delivering (started and not shut down).
+    public var isRunning: Bool { running.load(ordering: .relaxed) }
+
     /// Drains until graceful shutdown (or cancellation): stops taking rows, waits up to
     /// ``DrainerConfiguration/shutdownGracePeriod`` for in-flight reports, and leaves the rest
     /// on disk.
     public func run() async throws {
+        running.store(true, ordering: .relaxed)
+        defer { running.store(false, ordering: .relaxed) }
         try await withGracefulShutdownHandler {
             while !isShuttingDown {
                 let producer: KafkaProducer
@@ -103,13 +114,14 @@ public final class Drainer: Service, Sendable {
                 } catch {
                     // Properties were checked at start-up; a failure here is an environment
                     // problem (e.g. a missing CA file appeared): keep trying, slowly.
-                    logger.warning("cannot create the Kafka producer, retrying", metadata: ["error": "\(error)"])
+                    state.withLock { $0.totals.brokerReachable = false }
+                    failureLog.warning("producer", "cannot create the Kafka producer, retrying", metadata: ["error": "\(error)"], logger: logger)
                     await pause(configuration.maxBackoff)
                     continue
                 }
                 try await deliver(with: producer)
                 if let fatal = producer.fatalError, !isShuttingDown {
-                    logger.warning("the producer failed fatally; replacing it", metadata: ["error": "\(fatal)"])
+                    failureLog.warning("fatal", "the producer failed fatally; replacing it", metadata: ["error": "\(fatal)"], logger: logger)
                 }
             }
         } onGracefulShutdown: {
@@ -214,13 +226,15 @@ public final class Drainer: Service, Sendable {
                 state.withLock { state in
                     state.cursor = id
                     state.totals.deadLettered += 1
+                    state.totals.producerErrors[refusal.name, default: 0] += 1
                 }
-                logger.warning("row dead-lettered", metadata: ["record": "\(id)", "error": "\(refusal)"])
+                failureLog.warning("dead-letter", "row dead-lettered", metadata: ["record": "\(id)", "error": "\(refusal)"], logger: logger)
                 return true
             case .produceRefused(let refusal):
                 state.withLock { state in
                     state.pendingFailures.append((id, "\(refusal.name): \(refusal.message)"))
                     state.rewindRequested = true
+                    state.totals.producerErrors[refusal.name, default: 0] += 1
                 }
                 return false
             case .producerFailed, .producerClosed, .propertyRefused, .clientCreationFailed, .operationFailed:
@@ -240,8 +254,13 @@ public final class Drainer: Service, Sendable {
                 state.pendingAcknowledgements.append(id)
                 state.consecutiveFailures = 0
                 state.totals.delivered += 1
+                state.totals.lastDeliveryAtMs = MessageQueue.currentTimeMs()
+                state.totals.brokerReachable = true
                 return (row, nil)
             case .failed(let error):
+                state.totals.producerErrors[error.name, default: 0] += 1
+                // A permanent refusal is an answer from the broker; a retriable failure is not.
+                state.totals.brokerReachable = error.disposition == .permanent
                 return (row, error)
             }
         }
@@ -253,7 +272,7 @@ public final class Drainer: Service, Sendable {
         if (row?.attempts ?? 0) + 1 >= attemptsBeforeDeadLetter(error) {
             try queue.deadLetter(id, errorName: error.name, error: error.message, stream: stream)
             state.withLock { $0.totals.deadLettered += 1 }
-            logger.warning("row dead-lettered", metadata: ["record": "\(id)", "error": "\(error)"])
+            failureLog.warning("dead-letter", "row dead-lettered", metadata: ["record": "\(id)", "error": "\(error)"], logger: logger)
             return
         }
         let first = state.withLock { state in
@@ -263,7 +282,7 @@ public final class Drainer: Service, Sendable {
             return !state.rewindRequested
         }
         if first {
-            logger.warning("delivery failed; the row stays queued and is retried", metadata: ["record": "\(id)", "error": "\(error)"])
+            failureLog.warning("retry", "delivery failed; the row stays queued and is retried", metadata: ["record": "\(id)", "error": "\(error)"], logger: logger)
         }
     }
 
@@ -343,4 +362,13 @@ public struct DrainerTotals: Sendable, Hashable {
     public var retried = 0
     /// Rows moved to dead letters.
     public var deadLettered = 0
+    /// Failed delivery reports and refused produce calls, by librdkafka error name (e.g.
+    /// `_MSG_TIMED_OUT`, `MSG_SIZE_TOO_LARGE`).
+    public var producerErrors: [String: Int] = [:]
+    /// When the broker last acknowledged a row (epoch ms).
+    public var lastDeliveryAtMs: Int64?
+    /// Whether the broker answered the last delivery report: `false` from a retriable failure
+    /// (timeout, transport, brokers down) or a producer that cannot be created until the next
+    /// acknowledgement; a permanent refusal is an answer. `true` before the first report.
+    public var brokerReachable = true
 }
