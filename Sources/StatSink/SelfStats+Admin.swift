@@ -49,8 +49,8 @@ extension SelfStats {
         return HealthReport(streams: streams, failure: reasons.isEmpty ? nil : reasons.joined(separator: "; "))
     }
 
-    /// The figures in Prometheus text format (README "Self-observability").
-    static func prometheusText(_ figures: Figures) -> String {
+    /// `figures` in Prometheus text format (README "Self-observability").
+    public static func prometheusText(_ figures: Figures) -> String {
         var out = PrometheusText()
         func perStream(_ name: String, _ type: String, _ help: String, _ value: (StreamFigures) -> Double?) {
             out.family(name, type, help)

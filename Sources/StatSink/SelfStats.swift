@@ -29,6 +29,15 @@ public final class SelfStats: Sendable {
         public var fileBytes: Int64
         public var walBytes: Int64
         public var quarantinedFiles: Int
+
+        /// Creates a reading.
+        public init(nowMs: Int64, streams: [StreamFigures], fileBytes: Int64, walBytes: Int64, quarantinedFiles: Int) {
+            self.nowMs = nowMs
+            self.streams = streams
+            self.fileBytes = fileBytes
+            self.walBytes = walBytes
+            self.quarantinedFiles = quarantinedFiles
+        }
     }
 
     /// One stream's figures.
@@ -44,6 +53,12 @@ public final class SelfStats: Sendable {
         public var drainerRunning = false
         /// Its writer's figures (`nil`: no writer in this process).
         public var writer: WriterStatistics.Figures?
+
+        /// Creates a stream's figures with no drainer and no writer.
+        public init(stream: String, queue: QueueGauges.Stream) {
+            self.stream = stream
+            self.queue = queue
+        }
 
         /// Seconds since the oldest waiting row was enqueued; 0 with no backlog.
         public func oldestAgeSeconds(nowMs: Int64) -> Double {
