@@ -154,13 +154,18 @@ struct SelfObservabilityTests {
         #expect(figures["statsink_enqueued_total\(stream)"] == Double(written))
         #expect(figures["statsink_snapshots_total\(stream)"] == 4)
 
-        // The same figures travel in the snapshots: the third snapshot was written after the
-        // first two were delivered.
+        // The same figures travel in the snapshots: the fourth was written after the first two
+        // were delivered and the third dead-lettered.
         let consumed = try await KafkaTopicReader(bootstrapServers: cluster.bootstrapServers, topic: topic).read(count: nil, timeout: .seconds(20))
-        let third = consumed.filter { $0.headers.contains { $0.name == "statsink.snapshot_seq" && $0.value == "3" } }
-        let own = try Self.jsonMetrics(third.map(\.value))
+        let fourth = consumed.filter { $0.headers.contains { $0.name == "statsink.snapshot_seq" && $0.value == "4" } }
+        let own = try Self.jsonMetrics(fourth.map(\.value))
+        #expect(own["app.requests"] == 4)
         #expect(own["statsink.delivered"] == Double(written - thirdSnapshotRows - waiting))
-        #expect(own["statsink.snapshots"] == 2)
+        #expect(own["statsink.dead_lettered"] == 1)
+        #expect(own["statsink.queue.dead_letters"] == 1)
+        #expect(own["statsink.producer_errors"] == 1)
+        #expect(own["statsink.snapshots"] == 3)
+        #expect(own["statsink.enqueued"] == Double(written - waiting))
         #expect(own["statsink.queue.rows"] == 0)
         #expect(own["statsink.broker_reachable"] == 1)
         #expect(own["statsink.dropped.purge"] == 0)
