@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import StatSinkAdmin
 import StatSinkQueue
@@ -113,14 +114,19 @@ extension SelfStats {
 }
 
 /// What `/healthz` answers.
-public struct HealthReport: Sendable, Hashable {
+public struct HealthReport: Sendable, Hashable, Encodable {
     /// One drained stream.
-    public struct Stream: Sendable, Hashable {
+    public struct Stream: Sendable, Hashable, Encodable {
         public var stream: String
         public var drainerRunning: Bool
         public var brokerReachable: Bool
         /// Seconds since the last acknowledgement, if any.
         public var lastDeliveryAgeSeconds: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case stream, drainerRunning = "drainer_running", brokerReachable = "broker_reachable"
+            case lastDeliveryAgeSeconds = "last_delivery_age_s"
+        }
     }
 
     /// The drained streams.
@@ -131,32 +137,23 @@ public struct HealthReport: Sendable, Hashable {
     /// Whether `/healthz` answers 200.
     public var healthy: Bool { failure == nil }
 
-    /// `{"status":"ok"|"unavailable","reason":…,"streams":[…]}`, one line.
+    /// `{"reason":…,"status":"ok"|"unavailable","streams":[…]}`, one line, keys sorted.
     public var json: String {
-        func quoted(_ text: String) -> String {
-            var out = "\""
-            for scalar in text.unicodeScalars {
-                switch scalar {
-                case "\"": out += "\\\""
-                case "\\": out += "\\\\"
-                case _ where scalar.value < 0x20: out += "\\u" + String(scalar.value, radix: 16).leftPadded(to: 4)
-                default: out.unicodeScalars.append(scalar)
-                }
-            }
-            return out + "\""
-        }
-        let entries = streams.map { stream in
-            "{\"stream\":\(quoted(stream.stream)),\"drainer_running\":\(stream.drainerRunning),\"broker_reachable\":\(stream.brokerReachable)"
-                + ",\"last_delivery_age_s\":\(stream.lastDeliveryAgeSeconds.map { "\($0)" } ?? "null")}"
-        }
-        return "{\"status\":\(quoted(healthy ? "ok" : "unavailable"))"
-            + (failure.map { ",\"reason\":\(quoted($0))" } ?? "")
-            + ",\"streams\":[\(entries.joined(separator: ","))]}\n"
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = (try? encoder.encode(self)) ?? Data("{\"status\":\"unavailable\"}".utf8)
+        return String(decoding: data, as: UTF8.self) + "\n"
     }
-}
 
-extension String {
-    fileprivate func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
+    /// Encodes `status`, `reason` (only when unhealthy) and `streams`.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(healthy ? "ok" : "unavailable", forKey: .status)
+        try container.encodeIfPresent(failure, forKey: .reason)
+        try container.encode(streams, forKey: .streams)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case status, reason, streams
     }
 }
