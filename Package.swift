@@ -8,6 +8,7 @@ import PackageDescription
 /// - `StatSinkConfig`: the Envoy-shaped YAML configuration (Yams) and its validation.
 /// - `CRdKafka` / `StatSinkKafka`: librdkafka.
 /// - `CSQLite` / `StatSinkQueue`: the SQLite write-ahead queue.
+/// - `StatSinkAdmin`: the admin HTTP server (`/metrics`, `/healthz`) over SwiftNIO; knows no figures.
 /// - `StatSink`: orchestration; the only module that knows the whole row lifecycle.
 /// - `StatSinkMetrics`: a swift-metrics backend (`MetricsFactory`) whose snapshots are `StatSinkModel` values.
 /// - `StatSinkSynthetic`: Envoy-like snapshot generators (the synthetic source, tests, benchmarks).
@@ -31,6 +32,7 @@ let package = Package(
         .library(name: "StatSinkKafka", targets: ["StatSinkKafka"]),
         .library(name: "StatSinkQueue", targets: ["StatSinkQueue"]),
         .library(name: "StatSink", targets: ["StatSink"]),
+        .library(name: "StatSinkAdmin", targets: ["StatSinkAdmin"]),
         .library(name: "StatSinkMetrics", targets: ["StatSinkMetrics"]),
         .library(name: "StatSinkSynthetic", targets: ["StatSinkSynthetic"]),
         .library(name: "StatSinkTestKit", targets: ["StatSinkTestKit"]),
@@ -47,6 +49,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         .target(name: "StatSinkModel", swiftSettings: strictSettings),
@@ -85,7 +88,19 @@ let package = Package(
             name: "StatSink",
             dependencies: [
                 "StatSinkModel", "StatSinkCodec", "StatSinkConfig", "StatSinkKafka", "StatSinkQueue", "StatSinkSynthetic",
-                "StatSinkMetrics",
+                "StatSinkMetrics", "StatSinkAdmin",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "StatSinkAdmin",
+            dependencies: [
+                "StatSinkConfig",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -176,7 +191,7 @@ let package = Package(
             name: "StatSinkTests",
             dependencies: [
                 "StatSink", "StatSinkConfig", "StatSinkKafka", "StatSinkQueue", "StatSinkCodec", "StatSinkModel",
-                "StatSinkTestKit", .product(name: "Logging", package: "swift-log"),
+                "StatSinkTestKit", "StatSinkAdmin", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings

@@ -51,6 +51,9 @@ public final class Drainer: Service, Sendable {
     private let makeProducer: @Sendable (KafkaProducerProperties, Logger) throws(KafkaError) -> KafkaProducer
     private let state = Mutex(State())
     private let shuttingDown = Atomic<Bool>(false)
+    private let running = Atomic<Bool>(false)
+    /// Failure warnings, one per kind per 30 s.
+    private let failureLog = RateLimitedLog()
 
     private struct State {
         /// Rows produced and not yet reported, by record id.
@@ -69,9 +72,6 @@ public final class Drainer: Service, Sendable {
         /// After a transient queue failure (a full disk, a lock held elsewhere): no queue writes
         /// before this instant.
         var storageRetryAfter: ContinuousClock.Instant?
-        /// When a storage warning was last logged, and how many were held back since.
-        var lastStorageWarning: ContinuousClock.Instant?
-        var suppressedStorageWarnings = 0
     }
 
     /// Creates the drainer of `stream`; the queue must have been opened with role `.drainer`.
@@ -97,10 +97,18 @@ public final class Drainer: Service, Sendable {
     /// What the drainer has done so far.
     public var totals: DrainerTotals { state.withLock { $0.totals } }
 
+    /// Rows and payload bytes handed to the producer and not yet reported.
+    public var inFlight: (rows: Int, bytes: Int) { state.withLock { ($0.inFlight.count, $0.inFlightBytes) } }
+
+    /// Whether ``run()`` is delivering (started and not shut down).
+    public var isRunning: Bool { running.load(ordering: .relaxed) }
+
     /// Drains until graceful shutdown (or cancellation): stops taking rows, waits up to
     /// ``DrainerConfiguration/shutdownGracePeriod`` for in-flight reports, and leaves the rest
     /// on disk.
     public func run() async throws {
+        running.store(true, ordering: .relaxed)
+        defer { running.store(false, ordering: .relaxed) }
         try await withGracefulShutdownHandler {
             while !isShuttingDown {
                 let producer: KafkaProducer
@@ -109,13 +117,14 @@ public final class Drainer: Service, Sendable {
                 } catch {
                     // Properties were checked at start-up; a failure here is an environment
                     // problem (e.g. a missing CA file appeared): keep trying, slowly.
-                    logger.warning("cannot create the Kafka producer, retrying", metadata: ["error": "\(error)"])
+                    state.withLock { $0.totals.brokerReachable = false }
+                    failureLog.warning("producer", "cannot create the Kafka producer, retrying", metadata: ["error": "\(error)"], logger: logger)
                     await pause(configuration.maxBackoff)
                     continue
                 }
                 try await deliver(with: producer)
                 if let fatal = producer.fatalError, !isShuttingDown {
-                    logger.warning("the producer failed fatally; replacing it", metadata: ["error": "\(fatal)"])
+                    failureLog.warning("fatal", "the producer failed fatally; replacing it", metadata: ["error": "\(fatal)"], logger: logger)
                 }
             }
         } onGracefulShutdown: {
@@ -230,13 +239,15 @@ public final class Drainer: Service, Sendable {
                 state.withLock { state in
                     state.cursor = id
                     state.totals.deadLettered += 1
+                    state.totals.producerErrors[refusal.name, default: 0] += 1
                 }
-                logger.warning("row dead-lettered", metadata: ["record": "\(id)", "error": "\(refusal)"])
+                failureLog.warning("dead-letter", "row dead-lettered", metadata: ["record": "\(id)", "error": "\(refusal)"], logger: logger)
                 return true
             case .produceRefused(let refusal):
                 state.withLock { state in
                     state.pendingFailures.append((id, "\(refusal.name): \(refusal.message)"))
                     state.rewindRequested = true
+                    state.totals.producerErrors[refusal.name, default: 0] += 1
                 }
                 return false
             case .producerFailed, .producerClosed, .propertyRefused, .clientCreationFailed, .operationFailed:
@@ -256,8 +267,13 @@ public final class Drainer: Service, Sendable {
                 state.pendingAcknowledgements.append(id)
                 state.consecutiveFailures = 0
                 state.totals.delivered += 1
+                state.totals.lastDeliveryAtMs = MessageQueue.currentTimeMs()
+                state.totals.brokerReachable = true
                 return (row, nil)
             case .failed(let error):
+                state.totals.producerErrors[error.name, default: 0] += 1
+                // A permanent refusal is an answer from the broker; a retriable failure is not.
+                state.totals.brokerReachable = error.disposition == .permanent
                 return (row, error)
             }
         }
@@ -273,7 +289,7 @@ public final class Drainer: Service, Sendable {
             }
             if moved == true {
                 state.withLock { $0.totals.deadLettered += 1 }
-                logger.warning("row dead-lettered", metadata: ["record": "\(id)", "error": "\(error)"])
+                failureLog.warning("dead-letter", "row dead-lettered", metadata: ["record": "\(id)", "error": "\(error)"], logger: logger)
             } else {
                 // Not moved: the row stays queued and comes round again after the rewind.
                 state.withLock { $0.rewindRequested = true }
@@ -287,7 +303,7 @@ public final class Drainer: Service, Sendable {
             return !state.rewindRequested
         }
         if first {
-            logger.warning("delivery failed; the row stays queued and is retried", metadata: ["record": "\(id)", "error": "\(error)"])
+            failureLog.warning("retry", "delivery failed; the row stays queued and is retried", metadata: ["record": "\(id)", "error": "\(error)"], logger: logger)
         }
     }
 
@@ -338,9 +354,9 @@ public final class Drainer: Service, Sendable {
         }
     }
 
-    /// Runs a queue operation; a transient failure (``QueueError/isTransient``) is logged (at
-    /// most once per 30 s, with a count of the ones held back), holds queue writes back for a
-    /// second, and returns `nil` instead of ending the drainer. Any other error is thrown.
+    /// Runs a queue operation; a transient failure (``QueueError/isTransient``) is logged
+    /// (rate-limited), holds queue writes back for a second, and returns `nil` instead of ending
+    /// the drainer. Any other error is thrown.
     @discardableResult
     private func absorbingTransient<T>(_ what: String, _ body: () throws -> T) throws -> T? {
         do {
@@ -348,20 +364,8 @@ public final class Drainer: Service, Sendable {
             state.withLock { $0.storageRetryAfter = nil }
             return result
         } catch let error as QueueError where error.isTransient {
-            let now = ContinuousClock.now
-            let suppressed: Int? = state.withLock { state in
-                state.storageRetryAfter = now.advanced(by: .seconds(1))
-                if let last = state.lastStorageWarning, now - last < .seconds(30) {
-                    state.suppressedStorageWarnings += 1
-                    return nil
-                }
-                defer { state.suppressedStorageWarnings = 0 }
-                state.lastStorageWarning = now
-                return state.suppressedStorageWarnings
-            }
-            if let suppressed {
-                logger.warning("the queue cannot \(what) for now; retrying", metadata: ["error": "\(error)", "suppressed": "\(suppressed)"])
-            }
+            state.withLock { $0.storageRetryAfter = ContinuousClock.now.advanced(by: .seconds(1)) }
+            failureLog.warning("storage", "the queue cannot \(what) for now; retrying", metadata: ["error": "\(error)"], logger: logger)
             return nil
         }
     }
@@ -407,4 +411,13 @@ public struct DrainerTotals: Sendable, Hashable {
     public var retried = 0
     /// Rows moved to dead letters.
     public var deadLettered = 0
+    /// Failed delivery reports and refused produce calls, by librdkafka error name (e.g.
+    /// `_MSG_TIMED_OUT`, `MSG_SIZE_TOO_LARGE`).
+    public var producerErrors: [String: Int] = [:]
+    /// When the broker last acknowledged a row (epoch ms).
+    public var lastDeliveryAtMs: Int64?
+    /// Whether the broker answered the last delivery report: `false` from a retriable failure
+    /// (timeout, transport, brokers down) or a producer that cannot be created until the next
+    /// acknowledgement; a permanent refusal is an answer. `true` before the first report.
+    public var brokerReachable = true
 }

@@ -1,5 +1,6 @@
 import Logging
 import ServiceLifecycle
+import StatSinkAdmin
 import StatSinkConfig
 import StatSinkKafka
 import StatSinkQueue
@@ -17,6 +18,10 @@ public struct Pipeline: Sendable {
     public let drainers: [Drainer]
     /// Every long-running part, for a `ServiceGroup`.
     public let services: [any Service]
+    /// The sink's own figures, also written into every snapshot as `statsink.*` stats.
+    public let selfStats: SelfStats
+    /// The admin server (`/metrics`, `/healthz`) when `admin.listen` is set; among ``services``.
+    public let adminServer: AdminServer?
 
     /// Opens the queue and builds the services.
     public init(configuration: StatSinkConfiguration, drainerConfiguration: DrainerConfiguration = DrainerConfiguration(), logger: Logger) throws(QueueError) {
@@ -33,6 +38,12 @@ public struct Pipeline: Sendable {
             let source = SyntheticSource(counters: synthetic.counters, gauges: synthetic.gauges, histograms: synthetic.histograms, node: configuration.node)
             services.append(SyntheticSourceService(source: source, writers: writers, flushInterval: configuration.statsFlushInterval, logger: logger))
         }
+        // Self-observability (README "Self-observability").
+        let selfStats = SelfStats(queue: queue, drainers: drainers, writers: writers)
+        for writer in writers { writer.attach(selfStats) }
+        adminServer = configuration.admin.listen.map { AdminServer(address: $0, routes: selfStats.adminRoutes(logger: logger), logger: logger) }
+        self.selfStats = selfStats
+        if let adminServer { services.append(adminServer) }
         self.writers = writers
         self.drainers = drainers
         self.services = services

@@ -20,6 +20,10 @@ public final class SinkWriter: Sendable {
     /// The last cumulative value per counter full name (delta mode only). Mirrors the queue's
     /// `counter_state` after each successful enqueue.
     private let counterValues: Mutex<[String: UInt64]>
+    /// Enqueues and their commit latency, for the admin server.
+    public let statistics = WriterStatistics()
+    /// When set, the sink's own figures go into every snapshot (``attach(_:)``).
+    private let selfStats = Mutex<SelfStats?>(nil)
 
     /// Creates the writer of `sink` over `queue`, loading the stored counter values.
     public init(sink: KafkaSinkConfiguration, queue: MessageQueue) throws(QueueError) {
@@ -34,6 +38,7 @@ public final class SinkWriter: Sendable {
     @discardableResult
     public func write(_ snapshot: MetricSnapshot) throws(QueueError) -> EnqueueOutcome {
         var snapshot = snapshot
+        if let selfStats = selfStats.withLock({ $0 }) { selfStats.append(to: &snapshot, stream: stream) }
         var updates: [(name: String, value: UInt64)] = []
         if encoder.options.reportCountersAsDeltas {
             let previous = counterValues.withLock { $0 }
@@ -48,20 +53,33 @@ public final class SinkWriter: Sendable {
                 }
             }
         }
-        let outcome = try queue.enqueueSnapshot(
-            stream: stream,
-            nodeID: snapshot.node.id,
-            snapshotTimeMs: snapshot.timestampMs,
-            format: encoder.options.format,
-            counterValues: updates
-        ) { sequence in
-            encoder.encode(snapshot, sequence: sequence)
+        let started = ContinuousClock.now
+        let outcome: EnqueueOutcome
+        do {
+            outcome = try queue.enqueueSnapshot(
+                stream: stream,
+                nodeID: snapshot.node.id,
+                snapshotTimeMs: snapshot.timestampMs,
+                format: encoder.options.format,
+                counterValues: updates
+            ) { sequence in
+                encoder.encode(snapshot, sequence: sequence)
+            }
+        } catch {
+            statistics.recordFailure()
+            throw error
         }
+        statistics.recordCommit(rows: outcome.recordIDs.count, latency: ContinuousClock.now - started)
         if !updates.isEmpty {
             counterValues.withLock { values in
                 for (name, value) in updates { values[name] = value }
             }
         }
         return outcome
+    }
+
+    /// Adds the sink's own figures (``SelfStats``, `statsink.*`) to every snapshot written from now on.
+    public func attach(_ selfStats: SelfStats) {
+        self.selfStats.withLock { $0 = selfStats }
     }
 }

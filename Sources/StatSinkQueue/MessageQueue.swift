@@ -425,7 +425,7 @@ public final class MessageQueue: Sendable {
     /// Counts of the whole file.
     public func statistics() throws(QueueError) -> QueueStatistics {
         try withConnection { (connection) throws(QueueError) -> QueueStatistics in
-            let summary = try connection.statement("SELECT count(*), coalesce(sum(payload_bytes), 0), min(enqueued_at_ms) FROM messages")
+            let summary = try connection.statement("SELECT count(*), coalesce(sum(length(payload)), 0), min(enqueued_at_ms) FROM messages")
             try summary.step()
             var statistics = QueueStatistics(
                 rows: Int(summary.int64(0)),
@@ -601,7 +601,7 @@ extension MessageQueue {
     /// Deletes the oldest rows of any stream, about `bytes` worth; returns how many.
     private static func dropOldestRows(_ connection: SQLiteConnection, bytes: Int64, nowMs: Int64) throws(QueueError) -> Int {
         let select = try connection.statement("""
-            SELECT id, stream, payload_bytes, metric_count, payload_bytes + length(headers) + length(message_key)
+            SELECT id, stream, length(payload), metric_count, length(payload) + length(headers) + length(message_key)
             FROM messages ORDER BY id LIMIT 256
             """)
         var victims: [(id: Int64, stream: String, bytes: Int64, metrics: Int64)] = []

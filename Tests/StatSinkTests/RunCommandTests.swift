@@ -14,6 +14,7 @@ struct RunCommandTests {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let queuePath = directory.appendingPathComponent("queue.db").path
         let configPath = directory.appendingPathComponent("statsink.yaml").path
+        let adminPort = try HTTP.freePort()
         try """
             node: {id: run-test, cluster: test}
             stats_flush_interval: 200ms
@@ -28,6 +29,7 @@ struct RunCommandTests {
             buffer: {path: "\(queuePath)"}
             sources:
               synthetic: {counters: 35, gauges: 10, histograms: 5}
+            admin: {listen: "127.0.0.1:\(adminPort)"}
             """.write(toFile: configPath, atomically: true, encoding: .utf8)
 
         let process = Process()
@@ -38,6 +40,12 @@ struct RunCommandTests {
         try process.run()
         try await Task.sleep(for: .seconds(2.5))
         #expect(process.isRunning)
+        // The admin server of `admin.listen`.
+        #expect(try HTTP.request(port: adminPort, path: "/healthz").status == 200)
+        let metrics = try HTTP.request(port: adminPort, path: "/metrics")
+        #expect(metrics.status == 200)
+        #expect(metrics.body.contains("# TYPE statsink_delivered_total counter"))
+        #expect(metrics.body.contains("statsink_drainer_running{stream=\"envoy-metrics@\(cluster.bootstrapServers)\"} 1"))
         process.terminate()  // SIGTERM
         let deadline = ContinuousClock.now.advanced(by: .seconds(10))
         while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
