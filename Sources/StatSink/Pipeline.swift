@@ -1,13 +1,16 @@
 import Logging
 import ServiceLifecycle
 import StatSinkConfig
+import StatSinkGRPC
 import StatSinkKafka
+import StatSinkModel
 import StatSinkQueue
 import StatSinkSynthetic
 
 /// The services of `statsink run`, built from a checked configuration: one queue file, and per
 /// Kafka sink a ``SinkWriter`` and a ``Drainer`` (several sinks are independent streams in the
-/// file), plus the configured sources.
+/// file), plus the configured sources: the synthetic generator, and the gRPC `metrics_service`
+/// server, which writes every snapshot through all the writers (``SinkWriterGroup``).
 public struct Pipeline: Sendable {
     /// The queue file, opened as its drainer.
     public let queue: MessageQueue
@@ -33,6 +36,10 @@ public struct Pipeline: Sendable {
             let source = SyntheticSource(counters: synthetic.counters, gauges: synthetic.gauges, histograms: synthetic.histograms, node: configuration.node)
             services.append(SyntheticSourceService(source: source, writers: writers, flushInterval: configuration.statsFlushInterval, logger: logger))
         }
+        if let metricsService = configuration.sources.metricsService {
+            let sink = SinkWriterGroup(writers: writers, counters: metricsService.reportCountersAsDeltas ? .deltas : .cumulative, logger: logger)
+            services.append(MetricsServiceServer(configuration: metricsService.serverConfiguration(node: configuration.node), sink: sink, logger: logger))
+        }
         self.writers = writers
         self.drainers = drainers
         self.services = services
@@ -47,6 +54,17 @@ extension BufferConfiguration {
             maxBytes: maxBytes,
             whenFull: whenFull == .dropOldest ? .dropOldest : .dropNewest,
             durability: durability == .full ? .full : .normal
+        )
+    }
+}
+
+extension MetricsServiceSourceConfiguration {
+    /// The server settings of this `sources.metrics_service` section; `node` (statsink's own)
+    /// stands in for Envoys that send an empty node id.
+    public func serverConfiguration(node: NodeIdentity) -> MetricsServiceServerConfiguration {
+        MetricsServiceServerConfiguration(
+            host: listen.host, port: Int(listen.port), maxMessageBytes: Int(maxMessageBytes),
+            snapshotIdleTimeout: snapshotIdleTimeout, fallbackNode: node
         )
     }
 }
