@@ -59,34 +59,26 @@ public final class SinkWriter: Sendable {
     public func write(_ snapshot: MetricSnapshot, counters: CounterInput = .cumulative) throws(QueueError) -> EnqueueOutcome {
         var snapshot = snapshot
         var updates: [(name: String, value: UInt64)] = []
-        switch (counters, encoder.options.reportCountersAsDeltas) {
-        case (.cumulative, true):
-            let previous = counterValues.withLock { $0 }
+        // State is needed when the sink writes the other kind than the source gives.
+        if (counters == .cumulative) == encoder.options.reportCountersAsDeltas {
+            var known = counterValues.withLock { $0 }
             updates.reserveCapacity(snapshot.counters.count)
             for index in snapshot.counters.indices {
                 let counter = snapshot.counters[index]
                 let key = Self.counterStateKey(node: snapshot.node, counter: counter.name)
-                let last = previous[key]
-                if let last {
-                    snapshot.counters[index].delta = counter.value >= last ? counter.value - last : counter.value
+                let last = known[key]
+                let total: UInt64
+                switch counters {
+                case .cumulative:
+                    total = counter.value
+                    if let last { snapshot.counters[index].delta = total >= last ? total - last : total }
+                case .deltas:
+                    total = (last ?? 0) &+ counter.delta
+                    snapshot.counters[index].value = total
+                    known[key] = total  // a series twice in one snapshot adds up
                 }
-                if last != counter.value { updates.append((key, counter.value)) }
+                if last != total { updates.append((key, total)) }
             }
-        case (.deltas, false):
-            var totals = counterValues.withLock { $0 }
-            updates.reserveCapacity(snapshot.counters.count)
-            for index in snapshot.counters.indices {
-                let counter = snapshot.counters[index]
-                let key = Self.counterStateKey(node: snapshot.node, counter: counter.name)
-                let total = (totals[key] ?? 0) &+ counter.delta
-                snapshot.counters[index].value = total
-                if totals[key] != total {
-                    totals[key] = total
-                    updates.append((key, total))
-                }
-            }
-        case (.cumulative, false), (.deltas, true):
-            break  // the sink writes what the source gave
         }
         let outcome = try queue.enqueueSnapshot(
             stream: stream,

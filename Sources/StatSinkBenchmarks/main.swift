@@ -9,13 +9,17 @@ import Foundation
 //   --grpc             the gRPC metrics_service ingest table of issue 4
 //   --quick            shorter runs; the queue backlog is 64 MiB
 //   --backlog-mib N    the queue backlog (default 1024, or 64 with --quick)
-//   --profile FORMAT   our encoder alone in a loop, for `perf record`
+//   --profile FORMAT   our encoder alone in a loop, for `perf record` (`--profile grpc`: the gRPC decoder)
 
 let arguments = CommandLine.arguments.dropFirst()
 let quick = arguments.contains("--quick")
 if let index = arguments.firstIndex(of: "--profile"), index + 1 < arguments.endIndex {
-    // Our encoder alone in a loop, for `perf record`.
-    EncoderBenchmark.profile(format: arguments[index + 1], seconds: 3)
+    // Our encoder (or with `grpc`, the gRPC source's decoder) alone in a loop, for `perf record`.
+    if arguments[index + 1] == "grpc" {
+        try GRPCIngestBenchmark(flushes: 5, directory: FileManager.default.temporaryDirectory).profileDecoding(seconds: 5)
+    } else {
+        EncoderBenchmark.profile(format: arguments[index + 1], seconds: 3)
+    }
     exit(0)
 }
 let known: Set<String> = ["--queue", "--all", "--quick", "--backlog-mib", "--grpc"]

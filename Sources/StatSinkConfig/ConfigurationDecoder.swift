@@ -482,25 +482,27 @@ final class ConfigurationDecoder {
         if let field = present(fields["report_counters_as_deltas"]), let value = bool(field) {
             source.reportCountersAsDeltas = value
         }
-        if let field = present(fields["max_message_bytes"]), let value = byteSize(field) {
-            if Source.maxMessageBytesRange.contains(value) {
-                source.maxMessageBytes = value
-            } else {
-                problem(field.path, line: field.line,
-                        "must be from \(ByteSizeSyntax.format(Source.maxMessageBytesRange.lowerBound)) to "
-                            + "\(ByteSizeSyntax.format(Source.maxMessageBytesRange.upperBound)), got \(ByteSizeSyntax.format(value))")
-            }
+        if let field = present(fields["max_message_bytes"]), let value = byteSize(field),
+            let value = within(Source.maxMessageBytesRange, value, field, format: ByteSizeSyntax.format)
+        {
+            source.maxMessageBytes = value
         }
-        if let field = present(fields["snapshot_idle_timeout"]), let value = duration(field) {
-            if Source.snapshotIdleTimeoutRange.contains(value) {
-                source.snapshotIdleTimeout = value
-            } else {
-                problem(field.path, line: field.line,
-                        "must be from \(DurationSyntax.format(Source.snapshotIdleTimeoutRange.lowerBound)) to "
-                            + "\(DurationSyntax.format(Source.snapshotIdleTimeoutRange.upperBound)), got \(DurationSyntax.format(value))")
-            }
+        if let field = present(fields["snapshot_idle_timeout"]), let value = duration(field),
+            let value = within(Source.snapshotIdleTimeoutRange, value, field, format: DurationSyntax.format)
+        {
+            source.snapshotIdleTimeout = value
         }
         return problems.count == before ? source : nil
+    }
+
+    /// `value` when `range` holds it; otherwise a problem naming the range, and `nil`.
+    private func within<Value: Comparable>(
+        _ range: ClosedRange<Value>, _ value: Value, _ entry: Entry, format: (Value) -> String
+    ) -> Value? {
+        if range.contains(value) { return value }
+        problem(entry.path, line: entry.line,
+                "must be from \(format(range.lowerBound)) to \(format(range.upperBound)), got \(format(value))")
+        return nil
     }
 
     private func decodeAdmin(_ entry: Entry?) -> AdminConfiguration {

@@ -28,22 +28,20 @@ enum MetricFamilyConverter {
                 let value: ReceivedMetric.Value
                 switch family.type {
                 case .counter:
-                    guard metric.hasCounter else { throw missingValue("counter", family) }
+                    guard metric.hasCounter else { throw missingValue("counter", family.name, family.type) }
                     let count = unsignedValue(metric.counter.value)
                     value = .counter(CounterSample(name: name, value: count, delta: count))
                 case .gauge:
-                    guard metric.hasGauge else { throw missingValue("gauge", family) }
+                    guard metric.hasGauge else { throw missingValue("gauge", family.name, family.type) }
                     value = .gauge(GaugeSample(name: name, value: unsignedValue(metric.gauge.value)))
                 case .summary:
-                    guard metric.hasSummary else { throw missingValue("summary", family) }
+                    guard metric.hasSummary else { throw missingValue("summary", family.name, family.type) }
                     value = .summary(name, summaryHalf(metric.summary))
                 case .histogram:
-                    guard metric.hasHistogram else { throw missingValue("histogram", family) }
+                    guard metric.hasHistogram else { throw missingValue("histogram", family.name, family.type) }
                     value = .histogram(name, try histogramHalf(metric.histogram, family))
                 case .untyped, .gaugeHistogram:
-                    throw MalformedMetricsError(
-                        "metric family \(quoted(family.name)) has type \(typeName(family.type)), which Envoy does not send; "
-                            + "accepted: COUNTER, GAUGE, SUMMARY, HISTOGRAM")
+                    throw unsupportedType(family.name, family.type)
                 }
                 received.append(ReceivedMetric(timestampMs: timestamp, value: value))
             }
@@ -53,22 +51,61 @@ enum MetricFamilyConverter {
 
     /// The name of a series: see the type's documentation.
     static func metricName(_ name: String, labels: [Io_Prometheus_Client_LabelPair]) -> MetricName {
-        guard !labels.isEmpty else { return MetricName(name) }
-        var tags: [Tag] = []
-        tags.reserveCapacity(labels.count)
-        var fullName = name
-        fullName.reserveCapacity(name.utf8.count + labels.count * 32)
-        fullName.append("{")
-        for (index, label) in labels.enumerated() {
-            if index > 0 { fullName.append(",") }
-            fullName.append(label.name)
-            fullName.append("=\"")
-            appendEscaped(label.value, to: &fullName)
-            fullName.append("\"")
-            tags.append(Tag(name: label.name, value: label.value))
+        metricName(name, tags: labels.map { Tag(name: $0.name, value: $0.value) })
+    }
+
+    /// The name of a series with these tags (its labels): see the type's documentation.
+    static func metricName(_ name: String, tags: [Tag]) -> MetricName {
+        guard !tags.isEmpty else { return MetricName(name) }
+        // Written in one go into a string of the largest size it can take (every value byte
+        // escaped): appending piece by piece costs several times more.
+        var capacity = name.utf8.count + 2
+        for tag in tags { capacity += tag.name.utf8.count + 2 * tag.value.utf8.count + 4 }
+        let fullName = String(unsafeUninitializedCapacity: capacity) { buffer in
+            var index = 0
+            func write(_ text: String, escaped: Bool) {
+                var text = text
+                text.withUTF8 { bytes in
+                    for byte in bytes {
+                        if escaped, let escape = escapedByte(byte) {
+                            buffer[index] = UInt8(ascii: "\\")
+                            buffer[index + 1] = escape
+                            index += 2
+                        } else {
+                            buffer[index] = byte
+                            index += 1
+                        }
+                    }
+                }
+            }
+            func write(_ byte: UInt8) {
+                buffer[index] = byte
+                index += 1
+            }
+            write(name, escaped: false)
+            write(UInt8(ascii: "{"))
+            for (position, tag) in tags.enumerated() {
+                if position > 0 { write(UInt8(ascii: ",")) }
+                write(tag.name, escaped: false)
+                write(UInt8(ascii: "="))
+                write(UInt8(ascii: "\""))
+                write(tag.value, escaped: true)
+                write(UInt8(ascii: "\""))
+            }
+            write(UInt8(ascii: "}"))
+            return index
         }
-        fullName.append("}")
         return MetricName(fullName: fullName, tagExtractedName: name, tags: tags)
+    }
+
+    /// The letter after `\` for a byte that Prometheus' text format escapes in label values.
+    private static func escapedByte(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "\\"): UInt8(ascii: "\\")
+        case UInt8(ascii: "\""): UInt8(ascii: "\"")
+        case UInt8(ascii: "\n"): UInt8(ascii: "n")
+        default: nil
+        }
     }
 
     /// An Envoy unsigned integer sent as a double: see the type's documentation.
@@ -79,18 +116,10 @@ enum MetricFamilyConverter {
     }
 
     private static func summaryHalf(_ summary: Io_Prometheus_Client_Summary) -> ReceivedMetric.HistogramHalf {
-        var quantiles: [Double] = []
-        var values: [Double] = []
-        quantiles.reserveCapacity(summary.quantile.count)
-        values.reserveCapacity(summary.quantile.count)
-        for quantile in summary.quantile {
-            quantiles.append(quantile.quantile)
-            values.append(quantile.value)
-        }
-        // Share Envoy's constant array instead of keeping one copy per histogram.
-        if quantiles == HistogramStatistics.supportedQuantiles { quantiles = HistogramStatistics.supportedQuantiles }
-        return ReceivedMetric.HistogramHalf(
-            sampleCount: summary.sampleCount, sampleSum: summary.sampleSum, points: quantiles, values: values, counts: [])
+        var half = ReceivedMetric.HistogramHalf(summaryCount: summary.sampleCount, sum: summary.sampleSum, capacity: summary.quantile.count)
+        for quantile in summary.quantile { half.addQuantile(quantile.quantile, value: quantile.value) }
+        half.shareConstantPoints()
+        return half
     }
 
     private static func histogramHalf(
@@ -101,32 +130,30 @@ enum MetricFamilyConverter {
             || !histogram.positiveSpan.isEmpty || !histogram.negativeSpan.isEmpty
             || !histogram.positiveDelta.isEmpty || !histogram.negativeDelta.isEmpty
             || !histogram.positiveCount.isEmpty || !histogram.negativeCount.isEmpty
-        if isNative {
-            throw MalformedMetricsError(
-                "metric family \(quoted(family.name)) is a native (sparse or float) histogram, which Envoy does not send; "
-                    + "accepted: classic histograms with bucket counts")
-        }
-        var bounds: [Double] = []
-        var counts: [UInt64] = []
-        bounds.reserveCapacity(histogram.bucket.count)
-        counts.reserveCapacity(histogram.bucket.count)
+        if isNative { throw nativeHistogram(family.name) }
+        var half = ReceivedMetric.HistogramHalf(histogramCount: histogram.sampleCount, sum: histogram.sampleSum, capacity: histogram.bucket.count)
         for bucket in histogram.bucket {
-            if bucket.hasCumulativeCountFloat {
-                throw MalformedMetricsError(
-                    "metric family \(quoted(family.name)) has float bucket counts, which Envoy does not send")
-            }
-            if bucket.upperBound == .infinity { continue }
-            bounds.append(bucket.upperBound)
-            counts.append(bucket.cumulativeCount)
+            if bucket.hasCumulativeCountFloat { throw nativeHistogram(family.name) }
+            half.addBucket(bucket.upperBound, count: bucket.cumulativeCount)
         }
-        if bounds == HistogramStatistics.defaultBucketBounds { bounds = HistogramStatistics.defaultBucketBounds }
-        return ReceivedMetric.HistogramHalf(
-            sampleCount: histogram.sampleCount, sampleSum: histogram.sampleSum, points: bounds, values: [], counts: counts)
+        half.shareConstantPoints()
+        return half
     }
 
-    private static func missingValue(_ field: String, _ family: Io_Prometheus_Client_MetricFamily) -> MalformedMetricsError {
+    static func missingValue(_ field: String, _ family: String, _ type: Io_Prometheus_Client_MetricType) -> MalformedMetricsError {
+        MalformedMetricsError("metric family \(quoted(family)) of type \(typeName(type)) has a metric without its \(field) value")
+    }
+
+    static func unsupportedType(_ family: String, _ type: Io_Prometheus_Client_MetricType) -> MalformedMetricsError {
         MalformedMetricsError(
-            "metric family \(quoted(family.name)) of type \(typeName(family.type)) has a metric without its \(field) value")
+            "metric family \(quoted(family)) has type \(typeName(type)), which Envoy does not send; "
+                + "accepted: COUNTER, GAUGE, SUMMARY, HISTOGRAM")
+    }
+
+    static func nativeHistogram(_ family: String) -> MalformedMetricsError {
+        MalformedMetricsError(
+            "metric family \(quoted(family)) is a native (sparse or float) histogram, which Envoy does not send; "
+                + "accepted: classic histograms with bucket counts")
     }
 
     private static func typeName(_ type: Io_Prometheus_Client_MetricType) -> String {
@@ -149,16 +176,12 @@ enum MetricFamilyConverter {
 
     /// Appends `value` with `\`, `"` and line feeds escaped, as Prometheus' text format does.
     private static func appendEscaped(_ value: String, to text: inout String) {
-        guard value.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n") }) else {
-            text.append(value)
-            return
-        }
-        for character in value.unicodeScalars {
-            switch character {
-            case "\\": text.append("\\\\")
-            case "\"": text.append("\\\"")
-            case "\n": text.append("\\n")
-            default: text.unicodeScalars.append(character)
+        for scalar in value.unicodeScalars {
+            if scalar.isASCII, let escape = escapedByte(UInt8(scalar.value)) {
+                text.append("\\")
+                text.unicodeScalars.append(Unicode.Scalar(escape))
+            } else {
+                text.unicodeScalars.append(scalar)
             }
         }
     }

@@ -7,8 +7,8 @@ public struct MetricsServiceServerConfiguration: Sendable, Hashable {
     public var host: String
     /// The TCP port; 0 lets the system choose (see ``MetricsServiceServer/listeningPort()``).
     public var port: Int
-    /// The largest serialized `StreamMetricsMessage` accepted; a larger one ends its stream with
-    /// `RESOURCE_EXHAUSTED`.
+    /// The largest serialized `StreamMetricsMessage` accepted; the transport resets the stream of
+    /// a larger one.
     public var maxMessageBytes: Int
     /// How long after a stream's last message its open snapshot is written when no message with a
     /// new timestamp arrives to close it. Envoy sends the messages of one flush back to back, so

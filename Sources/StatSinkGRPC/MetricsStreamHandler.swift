@@ -1,5 +1,6 @@
 import AsyncAlgorithms
 import GRPCCore
+import GRPCProtobuf
 import Logging
 import ServiceLifecycle
 import StatSinkModel
@@ -17,22 +18,36 @@ import StatSinkProtobuf
 /// A stream ends with:
 /// - `INVALID_ARGUMENT` for a message that cannot be decoded or taken, or a first message without
 ///   `identifier.node`; what earlier messages assembled is written first. Other streams go on.
+/// - a reset from the transport for a message above
+///   ``MetricsServiceServerConfiguration/maxMessageBytes`` (again after writing what was assembled).
 /// - `UNAVAILABLE` when the server shuts down (the open snapshot written first).
 /// - `OK` when the client half-closes (Envoy never does).
-struct MetricsStreamHandler: Envoy_Service_Metrics_V3_MetricsService.ServiceProtocol {
+struct MetricsStreamHandler: RegistrableRPCService {
     let configuration: MetricsServiceServerConfiguration
     let sink: any MetricSnapshotSink
     let logger: Logger
 
     private enum Event: Sendable {
-        case message(Envoy_Service_Metrics_V3_StreamMetricsMessage)
+        case message(DecodedMetricsMessage)
         case ended
         case failed(any Error)
         case tick
     }
 
+    /// Registers `StreamMetrics` under the generated method descriptor, with the decoder of
+    /// ``DecodedMetricsMessage`` in place of the generated messages' (see there why).
+    func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
+        router.registerHandler(
+            forMethod: Envoy_Service_Metrics_V3_MetricsService.Method.StreamMetrics.descriptor,
+            deserializer: DecodedMetricsMessageDeserializer(),
+            serializer: ProtobufSerializer<Envoy_Service_Metrics_V3_StreamMetricsResponse>()
+        ) { request, context in
+            StreamingServerResponse(single: try await streamMetrics(request: request, context: context))
+        }
+    }
+
     func streamMetrics(
-        request: StreamingServerRequest<Envoy_Service_Metrics_V3_StreamMetricsMessage>,
+        request: StreamingServerRequest<DecodedMetricsMessage>,
         context: ServerContext
     ) async throws -> ServerResponse<Envoy_Service_Metrics_V3_StreamMetricsResponse> {
         let events = AsyncChannel<Event>()
@@ -74,24 +89,19 @@ struct MetricsStreamHandler: Envoy_Service_Metrics_V3_MetricsService.ServiceProt
             case .message(let message):
                 lastMessage = clock.now
                 if assembler == nil {
-                    guard message.hasIdentifier, message.identifier.hasNode else {
+                    guard let sent = message.node else {
                         outcome = .failure(RPCError(
                             code: .invalidArgument,
                             message: "the first message of a stream must carry identifier.node (Envoy sends it)"))
                         break loop
                     }
-                    let node = nodeIdentity(message.identifier.node)
+                    let node = NodeIdentity(id: sent.id.isEmpty ? configuration.fallbackNode.id : sent.id, cluster: sent.cluster)
                     logger[metadataKey: "node"] = "\(node.id)"
                     logger.info("metrics stream opened")
                     assembler = SnapshotAssembler(node: node)
                 }
-                do {
-                    for snapshot in try assembler!.add(message.envoyMetrics, receivedAtMs: wallClockMs()) {
-                        await sink.write(snapshot)
-                    }
-                } catch {
-                    outcome = .failure(RPCError(code: .invalidArgument, message: error.message))
-                    break loop
+                for snapshot in assembler!.add(message, receivedAtMs: wallClockMs()) {
+                    await sink.write(snapshot)
                 }
             case .tick:
                 if Task.isShuttingDownGracefully {
@@ -118,13 +128,13 @@ struct MetricsStreamHandler: Envoy_Service_Metrics_V3_MetricsService.ServiceProt
         case .success: logger.info("metrics stream ended by the client")
         case .failure(let error) where error.code == .invalidArgument:
             logger.warning("metrics stream rejected", metadata: ["error": "\(error.message)"])
+        case .failure(let error) where error.code == .internalError:
+            // The transport's own refusals, a message above max_message_bytes among them.
+            logger.warning("metrics stream failed (a message larger than max_message_bytes ends its stream so)", metadata: [
+                "error": "\(error.message)",
+            ])
         case .failure(let error): logger.info("metrics stream closed", metadata: ["status": "\(error.code)", "reason": "\(error.message)"])
         }
         return outcome
-    }
-
-    /// The stream's node; an empty id falls back to statsink's own node id.
-    private func nodeIdentity(_ node: Envoy_Config_Core_V3_Node) -> NodeIdentity {
-        NodeIdentity(id: node.id.isEmpty ? configuration.fallbackNode.id : node.id, cluster: node.cluster)
     }
 }

@@ -25,10 +25,47 @@ struct ReceivedMetric: Sendable {
         var sampleCount: UInt64
         var sampleSum: Double
         /// Quantiles (summary) or bucket upper bounds (histogram).
-        var points: [Double]
+        var points: [Double] = []
         /// Quantile values (summary); empty for a histogram.
-        var values: [Double]
+        var values: [Double] = []
         /// Cumulative bucket counts (histogram); empty for a summary.
-        var counts: [UInt64]
+        var counts: [UInt64] = []
+
+        /// An empty summary half.
+        init(summaryCount: UInt64, sum: Double, capacity: Int) {
+            sampleCount = summaryCount
+            sampleSum = sum
+            points.reserveCapacity(capacity)
+            values.reserveCapacity(capacity)
+        }
+
+        /// An empty histogram half.
+        init(histogramCount: UInt64, sum: Double, capacity: Int) {
+            sampleCount = histogramCount
+            sampleSum = sum
+            points.reserveCapacity(capacity)
+            counts.reserveCapacity(capacity)
+        }
+
+        mutating func addQuantile(_ quantile: Double, value: Double) {
+            points.append(quantile)
+            values.append(value)
+        }
+
+        /// Adds a bucket; a `+Inf` bucket is dropped (the sample count is the total).
+        mutating func addBucket(_ upperBound: Double, count: UInt64) {
+            guard upperBound != .infinity else { return }
+            points.append(upperBound)
+            counts.append(count)
+        }
+
+        /// Shares Envoy's constant bounds or quantiles instead of keeping a copy per histogram.
+        mutating func shareConstantPoints() {
+            if values.isEmpty, points == HistogramStatistics.defaultBucketBounds {
+                points = HistogramStatistics.defaultBucketBounds
+            } else if counts.isEmpty, points == HistogramStatistics.supportedQuantiles {
+                points = HistogramStatistics.supportedQuantiles
+            }
+        }
     }
 }

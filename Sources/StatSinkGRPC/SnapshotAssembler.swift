@@ -40,7 +40,16 @@ public struct SnapshotAssembler: Sendable {
     public mutating func add(
         _ families: [Io_Prometheus_Client_MetricFamily], receivedAtMs: Int64
     ) throws(MalformedMetricsError) -> [MetricSnapshot] {
-        let metrics = try MetricFamilyConverter.convert(families)
+        add(try MetricFamilyConverter.convert(families), receivedAtMs: receivedAtMs)
+    }
+
+    /// Adds the metrics of one decoded message (the server's way); returns the snapshots it
+    /// completed, oldest first.
+    public mutating func add(_ message: DecodedMetricsMessage, receivedAtMs: Int64) -> [MetricSnapshot] {
+        add(message.metrics, receivedAtMs: receivedAtMs)
+    }
+
+    private mutating func add(_ metrics: [ReceivedMetric], receivedAtMs: Int64) -> [MetricSnapshot] {
         var completed: [MetricSnapshot] = []
         if metrics.isEmpty {
             if let snapshot = closeOpenSnapshot() { completed.append(snapshot) }

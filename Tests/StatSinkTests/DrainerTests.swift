@@ -249,8 +249,7 @@ struct DrainerTests {
         try writer.write(snapshot(130, sourceDelta: 130))
         // A smaller value is a counter reset: the delta is the new value.
         try writer.write(snapshot(7, sourceDelta: 0))
-        let values = try queue.pendingRecords(stream: QueueStream(topic: topic, brokerList: sink.brokerList), afterID: 0, limit: 10, maxBytes: 1 << 20)
-            .map { String(decoding: $0.value, as: UTF8.self) }
+        let values = try queuedValues(queue, stream: QueueStream(topic: topic, brokerList: sink.brokerList))
         #expect(values.count == 3)
         #expect(values[0].contains(#""value":100,"delta":true"#))
         #expect(values[1].contains(#""value":30,"delta":true"#))
@@ -271,8 +270,7 @@ struct DrainerTests {
         try write("b", 5_000)
         try write("a", 110)
         try write("b", 5_003)
-        let values = try queue.pendingRecords(stream: writer.stream, afterID: 0, limit: 10, maxBytes: 1 << 20)
-            .map { String(decoding: $0.value, as: UTF8.self) }
+        let values = try queuedValues(queue, stream: writer.stream)
         #expect(values.map { $0.contains(#""value":10,"delta":true"#) || $0.contains(#""value":3,"delta":true"#) } == [false, false, true, true])
         #expect(try queue.counterValues(stream: writer.stream) == [
             SinkWriter.counterStateKey(node: NodeIdentity(id: "a"), counter: name): 110,
@@ -294,8 +292,7 @@ struct DrainerTests {
         defer { queue.close() }
         try SinkWriter(sink: sink, queue: queue).write(snapshot(delta: 0), counters: .deltas)
         try SinkWriter(sink: sink, queue: queue).write(snapshot(delta: 5), counters: .deltas)
-        let values = try queue.pendingRecords(stream: QueueStream(topic: topic, brokerList: sink.brokerList), afterID: 0, limit: 10, maxBytes: 1 << 20)
-            .map { String(decoding: $0.value, as: UTF8.self) }
+        let values = try queuedValues(queue, stream: QueueStream(topic: topic, brokerList: sink.brokerList))
         #expect(values.map { $0.contains(#""value":"#) } == [true, true, true, true])
         #expect(zip(values, [40, 42, 42, 47]).allSatisfy { value, total in value.contains(#""value":\#(total)}"#) })
     }
@@ -311,12 +308,16 @@ struct DrainerTests {
                 MetricSnapshot(timestampMs: 1, node: NodeIdentity(id: "n"), counters: [CounterSample(name: name, value: delta, delta: delta)]),
                 counters: .deltas)
         }
-        let values = try queue.pendingRecords(stream: writer.stream, afterID: 0, limit: 10, maxBytes: 1 << 20)
-            .map { String(decoding: $0.value, as: UTF8.self) }
+        let values = try queuedValues(queue, stream: writer.stream)
         #expect(values[0].contains(#""value":4,"delta":true"#))
         #expect(values[1].contains(#""value":9,"delta":true"#))
         #expect(try queue.counterValues(stream: writer.stream).isEmpty, "nothing to remember")
     }
+}
+
+/// The values queued for `stream`, as text (JSON sinks), oldest first.
+func queuedValues(_ queue: MessageQueue, stream: QueueStream) throws -> [String] {
+    try queue.pendingRecords(stream: stream, afterID: 0, limit: 100, maxBytes: 1 << 20).map { String(decoding: $0.value, as: UTF8.self) }
 }
 
 func sqlite3Lines(queue directory: URL, _ sql: String) throws -> [String] {
