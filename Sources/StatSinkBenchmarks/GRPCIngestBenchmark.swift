@@ -31,6 +31,8 @@ struct GRPCIngestBenchmark {
         var streams: Int
         var families: Int
         var seconds: Double
+        /// CPU-seconds of this process (client and server) and of every other process.
+        var cpu: CPUTime?
         var familiesPerSecond: Double { Double(families) / seconds }
     }
 
@@ -92,8 +94,11 @@ struct GRPCIngestBenchmark {
 
         // The product path: gRPC over loopback into the queue, 1..n concurrent streams.
         for streams in streamCounts {
+            let start = CPUTime.now()
             let seconds = try await measureServer(inputs: Array(inputs.prefix(streams)), logger: logger)
-            rows.append(Row(path: "gRPC server end to end into the queue", streams: streams, families: inputs.prefix(streams).map(\.families).reduce(0, +), seconds: seconds))
+            rows.append(Row(
+                path: "gRPC server end to end into the queue", streams: streams, families: inputs.prefix(streams).map(\.families).reduce(0, +),
+                seconds: seconds, cpu: CPUTime.now().since(start)))
         }
         return rows
     }
@@ -165,10 +170,15 @@ struct GRPCIngestBenchmark {
     static func report(_ rows: [Row], flushes: Int) {
         print("gRPC metrics_service ingest (Envoy-like flushes of 10k stats = 11,000 MetricFamily in 11 messages, \(flushes) per stream;")
         print("PROTOBUF Kafka sink, batch_size 500; queue durability normal). Target: 200k MetricFamily/s end to end.")
-        print("| path | streams | MetricFamily | s | MetricFamily/s |")
-        print("|---|---:|---:|---:|---:|")
+        print("CPU-s: this process (client and server together) / every other process, over the phase.")
+        print("| path | streams | MetricFamily | s | MetricFamily/s | CPU-s | other CPU-s |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
         for row in rows {
-            print("| \(row.path) | \(row.streams) | \(row.families) | \(String(format: "%.3f", row.seconds)) | \(String(format: "%.0f", row.familiesPerSecond)) |")
+            let cpu = row.cpu.map { [String(format: "%.2f", $0.processSeconds), String(format: "%.2f", $0.otherSeconds)] } ?? ["", ""]
+            print("| \(row.path) | \(row.streams) | \(row.families) | \(String(format: "%.3f", row.seconds)) | \(String(format: "%.0f", row.familiesPerSecond)) | \(cpu[0]) | \(cpu[1]) |")
+        }
+        if rows.contains(where: { ($0.cpu?.otherSeconds ?? 0) > 0.2 * $0.seconds }) {
+            print("warning: other processes used the CPU during the gRPC phases; figures are lower than on a quiet machine")
         }
     }
 }

@@ -217,81 +217,79 @@ private struct MetricsMessageDecoder {
     }
 
     private func summary(_ bytes: UnsafeRawBufferPointer) throws(MalformedMetricsError) -> ReceivedMetric.HistogramHalf {
-        var reader = ProtobufWireReader(bytes)
         var half = ReceivedMetric.HistogramHalf(summaryCount: 0, sum: 0, capacity: HistogramStatistics.supportedQuantiles.count)
-        while let field = try reader.nextField() {
-            switch field.number {
-            case 1:
-                try ProtobufWireReader.expect(.varint, field.wireType, field: 1, of: "Summary")
-                half.sampleCount = try reader.varint()
-            case 2:
-                try ProtobufWireReader.expect(.fixed64, field.wireType, field: 2, of: "Summary")
-                half.sampleSum = try reader.double()
-            case 3:
-                try ProtobufWireReader.expect(.lengthDelimited, field.wireType, field: 3, of: "Summary")
-                var quantile = ProtobufWireReader(try reader.lengthDelimited())
-                var point = 0.0
-                var value = 0.0
-                while let quantileField = try quantile.nextField() {
-                    switch quantileField.number {
-                    case 1:
-                        try ProtobufWireReader.expect(.fixed64, quantileField.wireType, field: 1, of: "Quantile")
-                        point = try quantile.double()
-                    case 2:
-                        try ProtobufWireReader.expect(.fixed64, quantileField.wireType, field: 2, of: "Quantile")
-                        value = try quantile.double()
-                    default:
-                        try quantile.skip(quantileField.wireType)
-                    }
+        try countSumAndEntries(bytes, of: "Summary", into: &half, nativeFamily: nil) { entry, half throws(MalformedMetricsError) in
+            var quantile = ProtobufWireReader(entry)
+            var point = 0.0
+            var value = 0.0
+            while let field = try quantile.nextField() {
+                switch field.number {
+                case 1:
+                    try ProtobufWireReader.expect(.fixed64, field.wireType, field: 1, of: "Quantile")
+                    point = try quantile.double()
+                case 2:
+                    try ProtobufWireReader.expect(.fixed64, field.wireType, field: 2, of: "Quantile")
+                    value = try quantile.double()
+                default:
+                    try quantile.skip(field.wireType)
                 }
-                half.addQuantile(point, value: value)
-            default:
-                try reader.skip(field.wireType)
             }
+            half.addQuantile(point, value: value)
         }
-        half.shareConstantPoints()
         return half
     }
 
     private func histogram(_ bytes: UnsafeRawBufferPointer, family: String) throws(MalformedMetricsError) -> ReceivedMetric.HistogramHalf {
-        var reader = ProtobufWireReader(bytes)
         var half = ReceivedMetric.HistogramHalf(histogramCount: 0, sum: 0, capacity: HistogramStatistics.defaultBucketBounds.count)
+        try countSumAndEntries(bytes, of: "Histogram", into: &half, nativeFamily: family) { entry, half throws(MalformedMetricsError) in
+            var bucket = ProtobufWireReader(entry)
+            var bound = 0.0
+            var count: UInt64 = 0
+            while let field = try bucket.nextField() {
+                switch field.number {
+                case 1:
+                    try ProtobufWireReader.expect(.varint, field.wireType, field: 1, of: "Bucket")
+                    count = try bucket.varint()
+                case 2:
+                    try ProtobufWireReader.expect(.fixed64, field.wireType, field: 2, of: "Bucket")
+                    bound = try bucket.double()
+                case 4:
+                    throw MetricFamilyConverter.nativeHistogram(family)  // cumulative_count_float
+                default:
+                    try bucket.skip(field.wireType)
+                }
+            }
+            half.addBucket(bound, count: count)
+        }
+        return half
+    }
+
+    /// The fields a `Summary` and a `Histogram` share: `sample_count` (1), `sample_sum` (2) and
+    /// the repeated entries (3: quantiles or buckets), each handed to `entry`. For a histogram
+    /// (`nativeFamily`), fields 4 to 14 (float counts, schema, spans, …) mark a native one.
+    private func countSumAndEntries(
+        _ bytes: UnsafeRawBufferPointer, of message: StaticString, into half: inout ReceivedMetric.HistogramHalf, nativeFamily: String?,
+        entry: (UnsafeRawBufferPointer, inout ReceivedMetric.HistogramHalf) throws(MalformedMetricsError) -> Void
+    ) throws(MalformedMetricsError) {
+        var reader = ProtobufWireReader(bytes)
         while let field = try reader.nextField() {
             switch field.number {
             case 1:
-                try ProtobufWireReader.expect(.varint, field.wireType, field: 1, of: "Histogram")
+                try ProtobufWireReader.expect(.varint, field.wireType, field: 1, of: message)
                 half.sampleCount = try reader.varint()
             case 2:
-                try ProtobufWireReader.expect(.fixed64, field.wireType, field: 2, of: "Histogram")
+                try ProtobufWireReader.expect(.fixed64, field.wireType, field: 2, of: message)
                 half.sampleSum = try reader.double()
             case 3:
-                try ProtobufWireReader.expect(.lengthDelimited, field.wireType, field: 3, of: "Histogram")
-                var bucket = ProtobufWireReader(try reader.lengthDelimited())
-                var bound = 0.0
-                var count: UInt64 = 0
-                while let bucketField = try bucket.nextField() {
-                    switch bucketField.number {
-                    case 1:
-                        try ProtobufWireReader.expect(.varint, bucketField.wireType, field: 1, of: "Bucket")
-                        count = try bucket.varint()
-                    case 2:
-                        try ProtobufWireReader.expect(.fixed64, bucketField.wireType, field: 2, of: "Bucket")
-                        bound = try bucket.double()
-                    case 4:
-                        throw MetricFamilyConverter.nativeHistogram(family)  // cumulative_count_float
-                    default:
-                        try bucket.skip(bucketField.wireType)
-                    }
-                }
-                half.addBucket(bound, count: count)
-            case 4...14:
-                throw MetricFamilyConverter.nativeHistogram(family)  // float counts, schema, spans, …
+                try ProtobufWireReader.expect(.lengthDelimited, field.wireType, field: 3, of: message)
+                try entry(reader.lengthDelimited(), &half)
+            case 4...14 where nativeFamily != nil:
+                throw MetricFamilyConverter.nativeHistogram(nativeFamily!)
             default:
                 try reader.skip(field.wireType)
             }
         }
         half.shareConstantPoints()
-        return half
     }
 
     /// A tag name, made into a `String` once per message.

@@ -9,11 +9,13 @@ import StatSinkProtobuf
 /// `/envoy.service.metrics.v3.MetricsService/StreamMetrics`: each stream feeds a
 /// ``SnapshotAssembler`` and hands the snapshots it completes to the sink, in order.
 ///
-/// A stream is read by one task and processed by another, joined by a channel that holds one
-/// message (so decoding the next message overlaps with processing this one, and a slow sink slows
-/// the reading, which HTTP/2 flow control passes back to Envoy as buffering on its side, never as
-/// a blocked thread). A third task ticks, so that a quiet stream's open snapshot is written
-/// after ``MetricsServiceServerConfiguration/snapshotIdleTimeout``.
+/// A stream is read (and decoded) by one task and assembled by another, joined by a channel that
+/// holds one message, and each completed snapshot is written while the next is assembled
+/// (``OrderedSnapshotWriter``: one write in flight, in order). A slow sink thus slows the reading,
+/// which HTTP/2 flow control passes back to Envoy as buffering on its side, never as a blocked
+/// thread. A third task ticks, so that a quiet stream's open snapshot is written after
+/// ``MetricsServiceServerConfiguration/snapshotIdleTimeout``. The stream ends (and is answered)
+/// only once all its snapshots are written.
 ///
 /// A stream ends with:
 /// - `INVALID_ARGUMENT` for a message that cannot be decoded or taken, or a first message without
@@ -80,6 +82,7 @@ struct MetricsStreamHandler: RegistrableRPCService {
     private func process(_ events: AsyncChannel<Event>, context: ServerContext) async -> Result<Void, RPCError> {
         let clock = ContinuousClock()
         var assembler: SnapshotAssembler?
+        var writer = OrderedSnapshotWriter(sink: sink)
         var lastMessage = clock.now
         var outcome: Result<Void, RPCError> = .failure(RPCError(code: .cancelled, message: "the stream was cancelled"))
         var logger = logger
@@ -101,7 +104,7 @@ struct MetricsStreamHandler: RegistrableRPCService {
                     assembler = SnapshotAssembler(node: node)
                 }
                 for snapshot in assembler!.add(message, receivedAtMs: wallClockMs()) {
-                    await sink.write(snapshot)
+                    await writer.write(snapshot)
                 }
             case .tick:
                 if Task.isShuttingDownGracefully {
@@ -112,7 +115,7 @@ struct MetricsStreamHandler: RegistrableRPCService {
                 if assembler?.openTimestampMs != nil, clock.now - lastMessage >= configuration.snapshotIdleTimeout,
                     let snapshot = assembler?.closeOpenSnapshot()
                 {
-                    await sink.write(snapshot)
+                    await writer.write(snapshot)
                 }
             case .ended:
                 outcome = .success(())
@@ -123,7 +126,8 @@ struct MetricsStreamHandler: RegistrableRPCService {
                 break loop
             }
         }
-        if let snapshot = assembler?.closeOpenSnapshot() { await sink.write(snapshot) }
+        if let snapshot = assembler?.closeOpenSnapshot() { await writer.write(snapshot) }
+        await writer.finish()
         switch outcome {
         case .success: logger.info("metrics stream ended by the client")
         case .failure(let error) where error.code == .invalidArgument:
