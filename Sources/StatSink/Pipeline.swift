@@ -2,13 +2,16 @@ import Logging
 import ServiceLifecycle
 import StatSinkAdmin
 import StatSinkConfig
+import StatSinkGRPC
 import StatSinkKafka
+import StatSinkModel
 import StatSinkQueue
 import StatSinkSynthetic
 
 /// The services of `statsink run`, built from a checked configuration: one queue file, and per
 /// Kafka sink a ``SinkWriter`` and a ``Drainer`` (several sinks are independent streams in the
-/// file), plus the configured sources.
+/// file), plus the configured sources: the synthetic generator, and the gRPC `metrics_service`
+/// server, which writes every snapshot through all the writers (``SinkWriterGroup``).
 public struct Pipeline: Sendable {
     /// The queue file, opened as its drainer.
     public let queue: MessageQueue
@@ -23,8 +26,12 @@ public struct Pipeline: Sendable {
     /// The admin server (`/metrics`, `/healthz`) when `admin.listen` is set; among ``services``.
     public let adminServer: AdminServer?
 
-    /// Opens the queue and builds the services.
-    public init(configuration: StatSinkConfiguration, drainerConfiguration: DrainerConfiguration = DrainerConfiguration(), logger: Logger) throws(QueueError) {
+    /// Opens the queue and builds the services. `shipsOwnStats: false` leaves the sink's own
+    /// `statsink.*` stats out of the shipped snapshots (tests that compare them byte for byte).
+    public init(
+        configuration: StatSinkConfiguration, drainerConfiguration: DrainerConfiguration = DrainerConfiguration(),
+        shipsOwnStats: Bool = true, logger: Logger
+    ) throws(QueueError) {
         queue = try MessageQueue(configuration: configuration.buffer.queueConfiguration, role: .drainer)
         var writers: [SinkWriter] = []
         var drainers: [Drainer] = []
@@ -38,9 +45,15 @@ public struct Pipeline: Sendable {
             let source = SyntheticSource(counters: synthetic.counters, gauges: synthetic.gauges, histograms: synthetic.histograms, node: configuration.node)
             services.append(SyntheticSourceService(source: source, writers: writers, flushInterval: configuration.statsFlushInterval, logger: logger))
         }
+        if let metricsService = configuration.sources.metricsService {
+            let sink = SinkWriterGroup(writers: writers, counters: metricsService.reportCountersAsDeltas ? .deltas : .cumulative, logger: logger)
+            services.append(MetricsServiceServer(configuration: metricsService.serverConfiguration(node: configuration.node), sink: sink, logger: logger))
+        }
         // Self-observability (README "Self-observability").
         let selfStats = SelfStats(queue: queue, drainers: drainers, writers: writers)
-        for writer in writers { writer.attach(selfStats) }
+        if shipsOwnStats {
+            for writer in writers { writer.attach(selfStats) }
+        }
         adminServer = configuration.admin.listen.map { AdminServer(address: $0, routes: selfStats.adminRoutes(logger: logger), logger: logger) }
         self.selfStats = selfStats
         if let adminServer { services.append(adminServer) }
@@ -58,6 +71,17 @@ extension BufferConfiguration {
             maxBytes: maxBytes,
             whenFull: whenFull == .dropOldest ? .dropOldest : .dropNewest,
             durability: durability == .full ? .full : .normal
+        )
+    }
+}
+
+extension MetricsServiceSourceConfiguration {
+    /// The server settings of this `sources.metrics_service` section; `node` (statsink's own)
+    /// stands in for Envoys that send an empty node id.
+    public func serverConfiguration(node: NodeIdentity) -> MetricsServiceServerConfiguration {
+        MetricsServiceServerConfiguration(
+            host: listen.host, port: Int(listen.port), maxMessageBytes: Int(maxMessageBytes),
+            snapshotIdleTimeout: snapshotIdleTimeout, fallbackNode: node
         )
     }
 }

@@ -40,15 +40,7 @@ public final class SyntheticSourceService: Service, Sendable {
             let snapshot = source.nextSnapshot(timestampMs: MessageQueue.currentTimeMs())
             var outcomes: [EnqueueOutcome] = []
             for writer in writers {
-                do {
-                    let outcome = try writer.write(snapshot)
-                    outcomes.append(outcome)
-                    if !outcome.drops.isEmpty {
-                        logger.warning("queue at its byte cap: rows dropped", metadata: ["stream": "\(writer.stream)", "drops": "\(outcome.drops)"])
-                    }
-                } catch {
-                    logger.error("cannot write a snapshot to the queue", metadata: ["stream": "\(writer.stream)", "error": "\(error)"])
-                }
+                if let outcome = writer.writeLogged(snapshot, logger: logger) { outcomes.append(outcome) }
             }
             onSnapshot(snapshot, outcomes)
         }

@@ -14,13 +14,13 @@ struct CPUTime {
     /// machine was quiet, as a benchmark needs.
     var otherSeconds: Double { max(0, machineBusySeconds - processSeconds - brokerSeconds) }
 
-    /// The counters now.
-    static func now(broker: MockBrokerProcess) -> CPUTime {
+    /// The counters now (`broker`: none when the phase has no broker process).
+    static func now(broker: MockBrokerProcess? = nil) -> CPUTime {
         var spec = timespec()
         clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &spec)
         return CPUTime(
             machineBusySeconds: machineBusy(), processSeconds: Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9,
-            brokerSeconds: broker.cpuSeconds
+            brokerSeconds: broker?.cpuSeconds ?? 0
         )
     }
 

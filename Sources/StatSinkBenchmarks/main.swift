@@ -6,19 +6,24 @@ import Foundation
 //   (no flag)          the encoder table
 //   --queue            the queue tables of issue 3 (needs statsink-mock-broker built alongside)
 //   --metrics          the swift-metrics backend tables (hot path ns/call, snapshot time)
-//   --all              all of them
+//   --grpc             the gRPC metrics_service ingest table of issue 4
+//   --all              the encoder, queue and metrics tables (not --grpc)
 //   --quick            shorter runs; the queue backlog is 64 MiB
 //   --backlog-mib N    the queue backlog (default 1024, or 64 with --quick)
-//   --profile FORMAT   our encoder alone in a loop, for `perf record`
+//   --profile FORMAT   our encoder alone in a loop, for `perf record` (`--profile grpc`: the gRPC decoder)
 
 let arguments = CommandLine.arguments.dropFirst()
 let quick = arguments.contains("--quick")
 if let index = arguments.firstIndex(of: "--profile"), index + 1 < arguments.endIndex {
-    // Our encoder alone in a loop, for `perf record`.
-    EncoderBenchmark.profile(format: arguments[index + 1], seconds: 3)
+    // Our encoder (or with `grpc`, the gRPC source's decoder) alone in a loop, for `perf record`.
+    if arguments[index + 1] == "grpc" {
+        try GRPCIngestBenchmark(flushes: 5, directory: FileManager.default.temporaryDirectory).profileDecoding(seconds: 5)
+    } else {
+        EncoderBenchmark.profile(format: arguments[index + 1], seconds: 3)
+    }
     exit(0)
 }
-let known: Set<String> = ["--queue", "--metrics", "--all", "--quick", "--backlog-mib"]
+let known: Set<String> = ["--queue", "--metrics", "--all", "--quick", "--backlog-mib", "--grpc"]
 var backlogMiB = quick ? 64 : 1024
 for (index, argument) in zip(arguments.indices, arguments) where !known.contains(argument) {
     guard index > arguments.startIndex, arguments[index - 1] == "--backlog-mib" else {
@@ -35,7 +40,8 @@ if let index = arguments.firstIndex(of: "--backlog-mib") {
 }
 let runQueue = arguments.contains("--queue") || arguments.contains("--all")
 let runMetrics = arguments.contains("--metrics") || arguments.contains("--all")
-let runEncoder = !(arguments.contains("--queue") || runMetrics) || arguments.contains("--all")
+let runGRPC = arguments.contains("--grpc")
+let runEncoder = !(arguments.contains("--queue") || runMetrics || runGRPC) || arguments.contains("--all")
 
 func cell(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
 
@@ -65,4 +71,13 @@ if runMetrics {
 
 if runQueue {
     try await QueueBenchmark(snapshots: quick ? 50 : 100, backlogBytes: Int64(backlogMiB) << 20).run()
+}
+
+if runGRPC {
+    let flushes = quick ? 3 : 20
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("statsink-bench-grpc-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let rows = try await GRPCIngestBenchmark(flushes: flushes, directory: directory).run(streamCounts: [1, 4])
+    GRPCIngestBenchmark.report(rows, flushes: flushes)
 }

@@ -198,33 +198,7 @@ final class ConfigurationDecoder {
 
     private func decodeFlushInterval(_ entry: Entry?) -> Duration {
         let fallback = StatSinkConfiguration.defaultStatsFlushInterval
-        guard let entry = present(entry) else { return fallback }
-        let duration: Duration
-        switch entry.value {
-        case .mapping:
-            guard let parsed = durationObject(entry) else { return fallback }
-            duration = parsed
-        case .scalar(let scalar):
-            switch entry.value.scalarKind {
-            case .string?:
-                switch DurationSyntax.parse(scalar.string) {
-                case .success(let parsed): duration = parsed
-                case .failure(let invalid):
-                    problem(entry.path, line: entry.line, invalid.message)
-                    return fallback
-                }
-            case .int?, .float?:
-                problem(entry.path, line: entry.line,
-                        "missing unit in \(scalar.string.quotedForMessage): write e.g. \(scalar.string)s or \(scalar.string)ms")
-                return fallback
-            default:
-                problem(entry.path, line: entry.line, "expected a duration such as 10s, 1.5s or 500ms, got \(entry.value.gotDescription)")
-                return fallback
-            }
-        default:
-            problem(entry.path, line: entry.line, "expected a duration such as 10s, 1.5s or 500ms, got \(entry.value.gotDescription)")
-            return fallback
-        }
+        guard let entry = present(entry), let duration = duration(entry) else { return fallback }
         if duration < .milliseconds(1) {
             problem(entry.path, line: entry.line, "must be at least 1ms (Envoy's lower bound), got \(DurationSyntax.format(duration))")
             return fallback
@@ -234,6 +208,34 @@ final class ConfigurationDecoder {
             return fallback
         }
         return duration
+    }
+
+    /// A duration in Envoy's syntax: `10s`, `1.5s`, `500ms`, or `{seconds: N, nanos: M}`.
+    private func duration(_ entry: Entry) -> Duration? {
+        switch entry.value {
+        case .mapping:
+            return durationObject(entry)
+        case .scalar(let scalar):
+            switch entry.value.scalarKind {
+            case .string?:
+                switch DurationSyntax.parse(scalar.string) {
+                case .success(let parsed): return parsed
+                case .failure(let invalid):
+                    problem(entry.path, line: entry.line, invalid.message)
+                    return nil
+                }
+            case .int?, .float?:
+                problem(entry.path, line: entry.line,
+                        "missing unit in \(scalar.string.quotedForMessage): write e.g. \(scalar.string)s or \(scalar.string)ms")
+                return nil
+            default:
+                break
+            }
+        default:
+            break
+        }
+        problem(entry.path, line: entry.line, "expected a duration such as 10s, 1.5s or 500ms, got \(entry.value.gotDescription)")
+        return nil
     }
 
     /// The protobuf object form of a duration, `{seconds: N, nanos: M}`.
@@ -460,14 +462,47 @@ final class ConfigurationDecoder {
             }
             sources.synthetic = generator
         }
-        if let service = section["metrics_service"],
-            let fields = self.section(service.value, path: service.path, known: ["listen"]),
-            let field = required(fields, "listen", "the gRPC server's address, e.g. \"127.0.0.1:18000\""),
-            let address = listenAddress(field)
-        {
-            sources.metricsService = MetricsServiceSourceConfiguration(listen: address)
+        if let service = section["metrics_service"] {
+            sources.metricsService = decodeMetricsService(service)
         }
         return sources
+    }
+
+    private func decodeMetricsService(_ entry: Entry) -> MetricsServiceSourceConfiguration? {
+        typealias Source = MetricsServiceSourceConfiguration
+        let known = ["listen", "report_counters_as_deltas", "max_message_bytes", "snapshot_idle_timeout"]
+        guard let fields = section(entry.value, path: entry.path, known: known) else { return nil }
+        let before = problems.count
+        var source = Source(listen: ListenAddress(host: "", port: 0))
+        if let field = required(fields, "listen", "the gRPC server's address, e.g. \"127.0.0.1:18000\""),
+            let address = listenAddress(field)
+        {
+            source.listen = address
+        }
+        if let field = present(fields["report_counters_as_deltas"]), let value = bool(field) {
+            source.reportCountersAsDeltas = value
+        }
+        if let field = present(fields["max_message_bytes"]), let value = byteSize(field),
+            let value = within(Source.maxMessageBytesRange, value, field, format: ByteSizeSyntax.format)
+        {
+            source.maxMessageBytes = value
+        }
+        if let field = present(fields["snapshot_idle_timeout"]), let value = duration(field),
+            let value = within(Source.snapshotIdleTimeoutRange, value, field, format: DurationSyntax.format)
+        {
+            source.snapshotIdleTimeout = value
+        }
+        return problems.count == before ? source : nil
+    }
+
+    /// `value` when `range` holds it; otherwise a problem naming the range, and `nil`.
+    private func within<Value: Comparable>(
+        _ range: ClosedRange<Value>, _ value: Value, _ entry: Entry, format: (Value) -> String
+    ) -> Value? {
+        if range.contains(value) { return value }
+        problem(entry.path, line: entry.line,
+                "must be from \(format(range.lowerBound)) to \(format(range.upperBound)), got \(format(value))")
+        return nil
     }
 
     private func decodeAdmin(_ entry: Entry?) -> AdminConfiguration {

@@ -49,6 +49,9 @@ extension StatSinkConfiguration {
             if let metricsService = sources.metricsService {
                 lines.append("  metrics_service:")
                 lines.append("    listen: \(yamlString(metricsService.listen.description))")
+                lines.append("    report_counters_as_deltas: \(metricsService.reportCountersAsDeltas)")
+                lines.append("    max_message_bytes: \(ByteSizeSyntax.format(metricsService.maxMessageBytes))")
+                lines.append("    snapshot_idle_timeout: \(DurationSyntax.format(metricsService.snapshotIdleTimeout))")
             }
         }
         if let listen = admin.listen {

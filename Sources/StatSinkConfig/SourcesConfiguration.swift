@@ -40,12 +40,40 @@ public struct SyntheticSourceConfiguration: Sendable, Hashable {
 
 /// An Envoy gRPC MetricsService server (`sources.metrics_service`) that Envoys stream stats to.
 public struct MetricsServiceSourceConfiguration: Sendable, Hashable {
+    /// The default largest message: 64 MiB, 16 times gRPC's usual 4 MiB, because Envoy sends a
+    /// whole flush in one message unless its sink sets `batch_size`.
+    public static let defaultMaxMessageBytes: UInt64 = 64 << 20
+    /// The accepted range of `max_message_bytes`: 64 KiB to 1 GiB.
+    public static let maxMessageBytesRange: ClosedRange<UInt64> = (64 << 10)...(1 << 30)
+    /// The default quiet time before a stream's open snapshot is written: 200 ms.
+    public static let defaultSnapshotIdleTimeout = Duration.milliseconds(200)
+    /// The accepted range of `snapshot_idle_timeout`: 1 ms to 60 s.
+    public static let snapshotIdleTimeoutRange = Duration.milliseconds(1)...Duration.seconds(60)
+
     /// Where the gRPC server listens. Required in the section.
     public var listen: ListenAddress
+    /// Whether the Envoys send counter deltas: set it to the `report_counters_as_deltas` of
+    /// their `metrics_service` sink. With `false` (Envoy's default) the values are cumulative.
+    /// Default: `false`.
+    public var reportCountersAsDeltas: Bool
+    /// The largest `StreamMetricsMessage` accepted, in bytes (`max_message_bytes`, a byte size).
+    /// Default: ``defaultMaxMessageBytes``.
+    public var maxMessageBytes: UInt64
+    /// How long a stream may stay quiet before its open snapshot is written
+    /// (`snapshot_idle_timeout`, a duration). Default: ``defaultSnapshotIdleTimeout``.
+    public var snapshotIdleTimeout: Duration
 
-    /// Creates a MetricsService source configuration.
-    public init(listen: ListenAddress) {
+    /// Creates a MetricsService source configuration with the documented defaults.
+    public init(
+        listen: ListenAddress,
+        reportCountersAsDeltas: Bool = false,
+        maxMessageBytes: UInt64 = MetricsServiceSourceConfiguration.defaultMaxMessageBytes,
+        snapshotIdleTimeout: Duration = MetricsServiceSourceConfiguration.defaultSnapshotIdleTimeout
+    ) {
         self.listen = listen
+        self.reportCountersAsDeltas = reportCountersAsDeltas
+        self.maxMessageBytes = maxMessageBytes
+        self.snapshotIdleTimeout = snapshotIdleTimeout
     }
 }
 

@@ -8,10 +8,8 @@ import Testing
 
 @Suite("PROTOBUF message values (wire-format.md §4)")
 struct ProtobufFormatTests {
-    static let goldenStream = hex(
-        "0a0a0a080a026e311202633112480a19636c75737465722e757073747265616d5f72715f746f74616c180022290a190a12656e766f792e636c75737465725f6e616d6512037376631a0909000000000000144030e807121f0a0b7365727665722e6c6976651801220e120909000000000000f03f30e807"
-    )
-    static let goldenCounterEntry = hex("12150a01631800220e1a0909000000000000144030e807")
+    static let goldenStream = GoldenVectors.streamMetricsMessage
+    static let goldenCounterEntry = GoldenVectors.counterEntry
 
     @Test func goldenStreamMessageDecodesAndReencodesByteForByte() throws {
         #expect(Self.goldenStream.count == 119)
@@ -98,16 +96,5 @@ struct ProtobufFormatTests {
             let reference: [UInt8] = try ReferenceProtobufEncoder.message(for: snapshot, options: options).serializedBytes()
             #expect(ours == reference, "snapshot of \(size) metrics")
         }
-    }
-
-    static func hex(_ string: String) -> [UInt8] {
-        var bytes: [UInt8] = []
-        var index = string.startIndex
-        while index < string.endIndex {
-            let next = string.index(index, offsetBy: 2)
-            bytes.append(UInt8(string[index..<next], radix: 16)!)
-            index = next
-        }
-        return bytes
     }
 }

@@ -152,6 +152,9 @@ struct EffectiveConfigurationTests {
                 histograms: 100
               metrics_service:
                 listen: "127.0.0.1:18000"
+                report_counters_as_deltas: false
+                max_message_bytes: 64MiB
+                snapshot_idle_timeout: 200ms
             admin:
               listen: "127.0.0.1:9902"
 

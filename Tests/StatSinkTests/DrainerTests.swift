@@ -271,13 +271,75 @@ struct DrainerTests {
         try writer.write(snapshot(130, sourceDelta: 130))
         // A smaller value is a counter reset: the delta is the new value.
         try writer.write(snapshot(7, sourceDelta: 0))
-        let values = try queue.pendingRecords(stream: QueueStream(topic: topic, brokerList: sink.brokerList), afterID: 0, limit: 10, maxBytes: 1 << 20)
-            .map { String(decoding: $0.value, as: UTF8.self) }
+        let values = try queuedValues(queue, stream: QueueStream(topic: topic, brokerList: sink.brokerList))
         #expect(values.count == 3)
         #expect(values[0].contains(#""value":100,"delta":true"#))
         #expect(values[1].contains(#""value":30,"delta":true"#))
         #expect(values[2].contains(#""value":7,"delta":true"#))
     }
+
+    @Test func deltaCountersOfSeveralNodesOnOneStreamStayApart() throws {
+        let sink = sink(batchSize: 0, deltas: true)
+        let queue = try openQueue()
+        defer { queue.close() }
+        let writer = try SinkWriter(sink: sink, queue: queue)
+        let name = MetricName("cluster.upstream_rq_total")
+        func write(_ node: String, _ value: UInt64) throws {
+            try writer.write(MetricSnapshot(
+                timestampMs: 1, node: NodeIdentity(id: node), counters: [CounterSample(name: name, value: value, delta: value)]))
+        }
+        try write("a", 100)
+        try write("b", 5_000)
+        try write("a", 110)
+        try write("b", 5_003)
+        let values = try queuedValues(queue, stream: writer.stream)
+        #expect(values.map { $0.contains(#""value":10,"delta":true"#) || $0.contains(#""value":3,"delta":true"#) } == [false, false, true, true])
+        #expect(try queue.counterValues(stream: writer.stream) == [
+            SinkWriter.counterStateKey(node: NodeIdentity(id: "a"), counter: name): 110,
+            SinkWriter.counterStateKey(node: NodeIdentity(id: "b"), counter: name): 5_003,
+        ])
+    }
+
+    @Test func deltasFromTheSourceAreSummedForACumulativeSinkAcrossARestart() throws {
+        let sink = sink(batchSize: 0, deltas: false)
+        let name = MetricName("cluster.upstream_rq_total")
+        func snapshot(delta: UInt64) -> MetricSnapshot {
+            MetricSnapshot(timestampMs: 1, node: NodeIdentity(id: "n"), counters: [CounterSample(name: name, value: delta, delta: delta)])
+        }
+        var queue = try openQueue(.writer)
+        try SinkWriter(sink: sink, queue: queue).write(snapshot(delta: 40), counters: .deltas)
+        try SinkWriter(sink: sink, queue: queue).write(snapshot(delta: 2), counters: .deltas)
+        queue.close()
+        queue = try openQueue(.drainer)
+        defer { queue.close() }
+        try SinkWriter(sink: sink, queue: queue).write(snapshot(delta: 0), counters: .deltas)
+        try SinkWriter(sink: sink, queue: queue).write(snapshot(delta: 5), counters: .deltas)
+        let values = try queuedValues(queue, stream: QueueStream(topic: topic, brokerList: sink.brokerList))
+        #expect(values.map { $0.contains(#""value":"#) } == [true, true, true, true])
+        #expect(zip(values, [40, 42, 42, 47]).allSatisfy { value, total in value.contains(#""value":\#(total)}"#) })
+    }
+
+    @Test func deltasFromTheSourcePassThroughADeltaSink() throws {
+        let sink = sink(batchSize: 0, deltas: true)
+        let queue = try openQueue()
+        defer { queue.close() }
+        let writer = try SinkWriter(sink: sink, queue: queue)
+        let name = MetricName("c")
+        for delta in [UInt64(4), 9] {
+            try writer.write(
+                MetricSnapshot(timestampMs: 1, node: NodeIdentity(id: "n"), counters: [CounterSample(name: name, value: delta, delta: delta)]),
+                counters: .deltas)
+        }
+        let values = try queuedValues(queue, stream: writer.stream)
+        #expect(values[0].contains(#""value":4,"delta":true"#))
+        #expect(values[1].contains(#""value":9,"delta":true"#))
+        #expect(try queue.counterValues(stream: writer.stream).isEmpty, "nothing to remember")
+    }
+}
+
+/// The values queued for `stream`, as text (JSON sinks), oldest first.
+func queuedValues(_ queue: MessageQueue, stream: QueueStream) throws -> [String] {
+    try queue.pendingRecords(stream: stream, afterID: 0, limit: 100, maxBytes: 1 << 20).map { String(decoding: $0.value, as: UTF8.self) }
 }
 
 func sqlite3Lines(queue directory: URL, _ sql: String) throws -> [String] {
