@@ -38,15 +38,9 @@ struct Crash: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let directory = work.map { URL(fileURLWithPath: $0) }
-            ?? FileManager.default.temporaryDirectory.appendingPathComponent("statsink-crash-\(getpid())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let harness = CrashHarness(runs: runs, seed: seed, lifetime: minLife...maxLife, directory: directory, verbose: verbose)
-        guard try await harness.run() else {
-            print("Files kept in \(directory.path)")
-            throw ExitCode(1)
+        try await runInWorkDirectory(work, name: "crash") { directory in
+            try await CrashHarness(runs: runs, seed: seed, lifetime: minLife...maxLife, directory: directory, verbose: verbose).run()
         }
-        if work == nil { try? FileManager.default.removeItem(at: directory) }
     }
 }
 
@@ -81,14 +75,21 @@ struct Outage: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let directory = work.map { URL(fileURLWithPath: $0) }
-            ?? FileManager.default.temporaryDirectory.appendingPathComponent("statsink-outage-\(getpid())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let harness = OutageHarness(cycles: cycles, seed: seed, outage: minDown...maxDown, uptime: minUp...maxUp, directory: directory, verbose: verbose)
-        guard try await harness.run() else {
-            print("Files kept in \(directory.path)")
-            throw ExitCode(1)
+        try await runInWorkDirectory(work, name: "outage") { directory in
+            try await OutageHarness(cycles: cycles, seed: seed, outage: minDown...maxDown, uptime: minUp...maxUp, directory: directory, verbose: verbose).run()
         }
-        if work == nil { try? FileManager.default.removeItem(at: directory) }
     }
+}
+
+/// Runs a harness in `work` (or a new temporary directory, removed when every check passed);
+/// exits 1, keeping the files, when one did not.
+private func runInWorkDirectory(_ work: String?, name: String, _ harness: (URL) async throws -> Bool) async throws {
+    let directory = work.map { URL(fileURLWithPath: $0) }
+        ?? FileManager.default.temporaryDirectory.appendingPathComponent("statsink-\(name)-\(getpid())")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    guard try await harness(directory) else {
+        print("Files kept in \(directory.path)")
+        throw ExitCode(1)
+    }
+    if work == nil { try? FileManager.default.removeItem(at: directory) }
 }
