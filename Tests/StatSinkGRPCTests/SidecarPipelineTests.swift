@@ -58,6 +58,9 @@ struct SidecarPipelineTests {
         defer { pipeline.queue.close() }
         let group = ServiceGroup(services: pipeline.services, logger: Logger(label: "test"))
         let running = Task { try await group.run() }
+        // The server starts inside the group: an Envoy connecting before it listens would only
+        // be retried after gRPC's reconnect backoff, beyond the read below.
+        try await waitUntilListening(port: port)
 
         var generator = EnvoySnapshotGenerator(seed: 9)
         generator.node = NodeIdentity(id: "edge-42", cluster: "edge")
@@ -92,6 +95,25 @@ struct SidecarPipelineTests {
         #expect(fingerprints(consumed.map(\.value)) == fingerprints(expected))
         #expect(consumed.allSatisfy { $0.key == Array("edge-42".utf8) })
     }
+}
+
+/// Waits until something accepts TCP connections on loopback `port` (at most 10 s).
+func waitUntilListening(port: UInt16) async throws {
+    let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+    while ContinuousClock.now < deadline {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = port.bigEndian
+        let connected = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+        close(socket)
+        if connected { return }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    throw POSIXError(.ECONNREFUSED)
 }
 
 /// A TCP port on loopback that nothing listens on (the configuration needs a real port).
