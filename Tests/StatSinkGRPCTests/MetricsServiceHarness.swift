@@ -60,7 +60,7 @@ final class MetricsServiceHarness: Sendable {
     init(
         format: SerializationFormat = .json, batchSize: UInt32 = 100, deltas: Bool = false,
         counters: SinkWriter.CounterInput = .cumulative, maxMessageBytes: Int = 64 << 20,
-        snapshotIdleTimeout: Duration = .milliseconds(100), reuse previous: MetricsServiceHarness? = nil
+        snapshotIdleTimeout: Duration = .seconds(1), reuse previous: MetricsServiceHarness? = nil
     ) throws {
         self.previous = previous
         if let previous {
