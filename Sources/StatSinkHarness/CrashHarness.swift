@@ -40,7 +40,7 @@ struct CrashHarness {
         )
 
         // Read while the runs go on: the broker keeps only the newest messages.
-        let follower = TopicFollower(bootstrapServers: broker.bootstrapServers, topic: Self.topic)
+        let follower = try await TopicFollower.start(bootstrapServers: broker.bootstrapServers, topic: Self.topic)
         var killTimesMs: [Int64] = []
         for run in 1...runs {
             let sink = try SinkUnderTest(configuration: loaded, log: directory.appendingPathComponent("run-\(run).log"))
@@ -49,7 +49,6 @@ struct CrashHarness {
             sink.kill()
             killTimesMs.append(MessageQueue.currentTimeMs())
             if verbose { print("run \(run): killed after \(String(format: "%.2f", life)) s") }
-            try await follower.catchUp()
         }
 
         // Whatever the kills left behind goes out now, with nothing new coming in.
@@ -64,15 +63,13 @@ struct CrashHarness {
                 throw HarnessFailure(description: "the queue did not drain within 300 s; see \(directory.path)/drain.log")
             }
             try await Task.sleep(for: .milliseconds(100))
-            try await follower.catchUp()
         }
         try drainer.terminate()
         let statistics = try queue.statistics()
         let committed = try SinkUnderTest.lastSnapshotSequence(queuePath: queuePath)
 
-        try await follower.catchUp()
-        let messages = await follower.messages
-        let report = DeliveryAudit(messages: messages, committedSnapshots: committed, killTimesMs: killTimesMs)
+        let followed = try await follower.finish()
+        let report = DeliveryAudit(ledger: followed.ledger, committedSnapshots: committed, killTimesMs: killTimesMs)
 
         let drops = statistics.drops.values.reduce(0, +)
         print("""
@@ -84,10 +81,11 @@ struct CrashHarness {
             | \(runs) | \(committed) | \(report.uniqueMessages) | \(report.lostMessages) | \(report.corruptMessages) | \(report.duplicateMessages) | \(report.maxDuplicatesPerCrash) | \(statistics.deadLetters) | \(drops) |
             """)
         var problems = report.problems
-        let missed = await follower.missedOffsets
+        let missed = followed.offsetsLost
         if missed > 0 {
-            problems.insert("the broker let \(missed) messages go before the harness read them: the check is incomplete (read more often)", at: 0)
+            problems.insert("the broker let \(missed) messages go before the harness read them: the check is incomplete ", at: 0)
         }
+        problems += followed.errors.map { "reading the topic: \($0)" }
         if report.maxDuplicatesPerCrash > Self.inFlightWindowRows {
             problems.append("a crash duplicated \(report.maxDuplicatesPerCrash) messages, more than the in-flight window of \(Self.inFlightWindowRows)")
         }

@@ -23,39 +23,15 @@ struct DeliveryAudit {
         var batchIndex: Int
     }
 
-    /// Audits `messages` for snapshots `1...committedSnapshots` of one node, except the messages
-    /// in `deadLettered` (refused for good on purpose, they must not arrive); duplicates are
-    /// attributed to the first fault (kill, outage) at or after their snapshot time.
-    init(messages: [ConsumedMessage], committedSnapshots: Int, killTimesMs: [Int64], deadLettered: [Identity: Int] = [:]) {
-        var copies: [Identity: Int] = [:]
-        var batchCounts: [Int: Int] = [:]
-        var snapshotTimes: [Int: Int64] = [:]
-        for message in messages {
-            let headers = Dictionary(message.headers.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })
-            guard let sequence = headers["statsink.snapshot_seq"].flatMap(Int.init),
-                  let index = headers["statsink.batch_index"].flatMap(Int.init),
-                  let count = headers["statsink.batch_count"].flatMap(Int.init),
-                  let time = headers["statsink.snapshot_time_ms"].flatMap(Int64.init),
-                  headers["statsink.node_id"] == "harness-node", message.key == Array("harness-node".utf8),
-                  index >= 0, index < count
-            else {
-                corruptMessages += 1
-                problems.append("message at offset \(message.offset) lacks valid key/headers")
-                continue
-            }
-            guard Self.isMetricsObject(message.value) else {
-                corruptMessages += 1
-                problems.append("snapshot \(sequence) batch \(index): the value is not a valid metrics message")
-                continue
-            }
-            if let known = batchCounts[sequence], known != count {
-                corruptMessages += 1
-                problems.append("snapshot \(sequence): batch counts \(known) and \(count) disagree")
-            }
-            batchCounts[sequence] = count
-            snapshotTimes[sequence] = time
-            copies[Identity(sequence: sequence, batchIndex: index), default: 0] += 1
-        }
+    /// Audits what `ledger` saw for snapshots `1...committedSnapshots` of one node, except the
+    /// messages in `deadLettered` (refused for good on purpose, they must not arrive); duplicates
+    /// are attributed to the first fault (kill, outage) at or after their snapshot time.
+    init(ledger: DeliveryLedger, committedSnapshots: Int, killTimesMs: [Int64], deadLettered: [Identity: Int] = [:]) {
+        let copies = ledger.copies
+        let batchCounts = ledger.batchCounts
+        let snapshotTimes = ledger.snapshotTimes
+        corruptMessages = ledger.corruptMessages
+        problems = ledger.problems
         uniqueMessages = copies.count
         for sequence in 1...max(committedSnapshots, 1) where committedSnapshots > 0 {
             guard let count = batchCounts[sequence] ?? deadLettered.first(where: { $0.key.sequence == sequence })?.value else {
@@ -83,6 +59,51 @@ struct DeliveryAudit {
             perCrash[crash, default: 0] += count - 1
         }
         maxDuplicatesPerCrash = perCrash.values.max() ?? 0
+    }
+}
+
+/// What arrived on the topic, recorded message by message as a follower reads it (the values
+/// are checked and dropped, so memory stays small over hours of traffic).
+struct DeliveryLedger: Sendable {
+    /// Copies seen of each message.
+    private(set) var copies: [DeliveryAudit.Identity: Int] = [:]
+    /// `statsink.batch_count` of each snapshot seen.
+    private(set) var batchCounts: [Int: Int] = [:]
+    /// `statsink.snapshot_time_ms` of each snapshot seen.
+    private(set) var snapshotTimes: [Int: Int64] = [:]
+    /// Messages without our headers, or whose value is not a JSON metrics object.
+    private(set) var corruptMessages = 0
+    /// Findings so far (at most 100).
+    private(set) var problems: [String] = []
+
+    /// Records one message read from the topic.
+    mutating func record(_ message: ConsumedMessage) {
+        let headers = Dictionary(message.headers.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })
+        guard let sequence = headers["statsink.snapshot_seq"].flatMap(Int.init),
+              let index = headers["statsink.batch_index"].flatMap(Int.init),
+              let count = headers["statsink.batch_count"].flatMap(Int.init),
+              let time = headers["statsink.snapshot_time_ms"].flatMap(Int64.init),
+              headers["statsink.node_id"] == "harness-node", message.key == Array("harness-node".utf8),
+              index >= 0, index < count
+        else {
+            corrupt("message at offset \(message.offset) lacks valid key/headers")
+            return
+        }
+        guard Self.isMetricsObject(message.value) else {
+            corrupt("snapshot \(sequence) batch \(index): the value is not a valid metrics message")
+            return
+        }
+        if let known = batchCounts[sequence], known != count {
+            corrupt("snapshot \(sequence): batch counts \(known) and \(count) disagree")
+        }
+        batchCounts[sequence] = count
+        snapshotTimes[sequence] = time
+        copies[DeliveryAudit.Identity(sequence: sequence, batchIndex: index), default: 0] += 1
+    }
+
+    private mutating func corrupt(_ problem: String) {
+        corruptMessages += 1
+        if problems.count < 100 { problems.append(problem) }
     }
 
     /// A JSON object `{"metrics":[…]}` with at least one metric.

@@ -44,7 +44,7 @@ struct OutageHarness {
             in: directory, name: "drain.yaml", broker: broker.bootstrapServers, topic: Self.topic, queuePath: queuePath,
             batchSize: Self.batchSize, synthetic: nil, producerConfig: producerConfig
         )
-        let follower = TopicFollower(bootstrapServers: broker.bootstrapServers, topic: Self.topic)
+        let follower = try await TopicFollower.start(bootstrapServers: broker.bootstrapServers, topic: Self.topic)
         let sink = try SinkUnderTest(configuration: loaded, log: directory.appendingPathComponent("run.log"))
         try await sink.waitUntilRunning()
         // A second writer on the same file, as an app writing through the library would be.
@@ -68,11 +68,7 @@ struct OutageHarness {
                 try Self.enqueuePoison(writer, stream: stream)
                 poisonRows += 1
             }
-            let upEnd = clock.now + .seconds(up)
-            while clock.now < upEnd {
-                try await follower.catchUp()
-                try await Task.sleep(for: min(.milliseconds(250), upEnd - clock.now))
-            }
+            try await Task.sleep(for: .seconds(up))
             let down = uniform(outage)
             try broker.send("down 1")
             try await Task.sleep(for: .seconds(down))
@@ -87,7 +83,6 @@ struct OutageHarness {
         let backUp = clock.now
         var drainSeconds: Double?
         while clock.now - backUp < .seconds(300) {
-            try await follower.catchUp()
             let statistics = try writer.statistics()
             if (statistics.oldestEnqueuedAtMs ?? .max) >= backUpMs {
                 drainSeconds = Double((clock.now - backUp).components.attoseconds) / 1e18 + Double((clock.now - backUp).components.seconds)
@@ -106,17 +101,16 @@ struct OutageHarness {
                 drainer.kill()
                 throw HarnessFailure(description: "the queue did not drain within 300 s; see \(directory.path)/drain.log")
             }
-            try await follower.catchUp()
             try await Task.sleep(for: .milliseconds(100))
         }
         try drainer.terminate()
-        try await follower.catchUp()
 
         let committed = try SinkUnderTest.lastSnapshotSequence(queuePath: queuePath)
         let deadLetters = try SinkUnderTest.deadLetters(queuePath: queuePath)
         let poisonDeadLetters = try SinkUnderTest.query(queuePath, "SELECT count(*) FROM dead_letters WHERE payload_bytes > 1000000").first?.first ?? 0
         let statistics = try writer.statistics()
-        let report = DeliveryAudit(messages: await follower.messages, committedSnapshots: committed, killTimesMs: outageEndsMs, deadLettered: deadLetters)
+        let followed = try await follower.finish()
+        let report = DeliveryAudit(ledger: followed.ledger, committedSnapshots: committed, killTimesMs: outageEndsMs, deadLettered: deadLetters)
         let drops = statistics.drops.values.reduce(0, +)
         print("""
             Outage harness: \(cycles) cycles (seed \(seed)): broker up \(uptime.lowerBound)-\(uptime.upperBound) s, then down \(outage.lowerBound)-\(outage.upperBound) s \
@@ -128,8 +122,9 @@ struct OutageHarness {
             | \(cycles) | \(String(format: "%.1f", outageSeconds)) | \(committed) | \(report.uniqueMessages) | \(report.lostMessages) | \(report.corruptMessages) | \(poisonRows) | \(deadLetters.count) | \(injectedErrors) | \(report.duplicateMessages) | \(drainSeconds.map { String(format: "%.2f", $0) } ?? "not within 300") | \(drops) |
             """)
         var problems = report.problems
-        let missed = await follower.missedOffsets
+        let missed = followed.offsetsLost
         if missed > 0 { problems.insert("the broker let \(missed) messages go before the harness read them: the check is incomplete", at: 0) }
+        problems += followed.errors.map { "reading the topic: \($0)" }
         if deadLetters.count != poisonRows || poisonDeadLetters != Int64(poisonRows) {
             problems.append("\(deadLetters.count) dead letters (\(poisonDeadLetters) of them poison) for \(poisonRows) poison rows injected")
         }

@@ -1,27 +1,41 @@
 import StatSinkKafka
+import Synchronization
 
-/// Reads a topic again and again from where it stopped, so that every message is seen before
-/// the broker lets it go (librdkafka's mock cluster keeps only the last 5 MB of a partition).
-actor TopicFollower {
-    private let reader: KafkaTopicReader
-    private var nextOffsets: [Int32: Int64] = [:]
-    /// Everything read so far, in offset order per partition.
-    private(set) var messages: [ConsumedMessage] = []
-    /// Offsets that were gone before they could be read (the check is then incomplete).
-    private(set) var missedOffsets = 0
-
-    init(bootstrapServers: String, topic: String) {
-        reader = KafkaTopicReader(bootstrapServers: bootstrapServers, topic: topic)
+/// Reads the harness's topic the whole time the harness runs, with one long-lived consumer,
+/// recording every message in a ``DeliveryLedger`` as it arrives: the broker keeps only the
+/// newest messages of a partition, so a reader that came by now and then could miss some.
+final class TopicFollower: Sendable {
+    /// Shared by the follower's thread, which records, and the harness, which reads at the end.
+    private final class SharedLedger: Sendable {
+        let ledger = Mutex(DeliveryLedger())
     }
 
-    /// Reads what arrived since the last call, up to the end of every partition.
-    func catchUp() async throws {
-        let batch = try await reader.read(count: nil, timeout: .seconds(30), startOffsets: nextOffsets)
-        for message in batch {
-            let expected = nextOffsets[message.partition] ?? 0
-            if message.offset > expected { missedOffsets += Int(message.offset - expected) }
-            nextOffsets[message.partition] = message.offset + 1
-            messages.append(message)
+    private let follower: KafkaTopicFollower
+    private let shared: SharedLedger
+
+    private init(follower: KafkaTopicFollower, shared: SharedLedger) {
+        self.follower = follower
+        self.shared = shared
+    }
+
+    /// Starts reading `topic` from its beginning.
+    static func start(bootstrapServers: String, topic: String) async throws -> TopicFollower {
+        let shared = SharedLedger()
+        let follower = try await KafkaTopicFollower.start(bootstrapServers: bootstrapServers, topic: topic) { message in
+            shared.ledger.withLock { $0.record(message) }
         }
+        return TopicFollower(follower: follower, shared: shared)
+    }
+
+    /// Waits until everything the topic holds now has been recorded, then stops reading and
+    /// returns the ledger and how many messages the broker let go unread.
+    func finish() async throws -> (ledger: DeliveryLedger, offsetsLost: Int, errors: [String]) {
+        guard await follower.waitUntilCaughtUp(timeout: .seconds(60)) else {
+            await follower.stop()
+            throw HarnessFailure(description: "the topic could not be read to its end within 60 s")
+        }
+        await follower.stop()
+        let progress = follower.progress
+        return (shared.ledger.withLock { $0 }, progress.offsetsLost, progress.errors)
     }
 }

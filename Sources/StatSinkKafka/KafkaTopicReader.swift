@@ -62,44 +62,22 @@ public struct KafkaTopicReader: Sendable {
     }
 
     private func readBlocking(count: Int?, deadline: ContinuousClock.Instant, startOffsets: [Int32: Int64]) -> Result<[ConsumedMessage], KafkaError> {
-        guard let configuration = rd_kafka_conf_new() else {
-            return .failure(.clientCreationFailed(message: "librdkafka could not allocate a configuration"))
-        }
-        let settings = [
-            ("bootstrap.servers", bootstrapServers),
-            ("group.id", "statsink-topic-reader"),  // rd_kafka_consumer_poll needs one; we never join
-            ("enable.auto.commit", "false"),
-            ("enable.partition.eof", "true"),
-        ] + properties.map { ($0.name, $0.value) }
-        for (name, value) in settings {
-            if let message = KafkaProducerProperties.set(name, value, on: configuration) {
-                rd_kafka_conf_destroy(configuration)
-                return .failure(.propertyRefused(name: name, message: message))
-            }
-        }
-        rd_kafka_conf_set_log_cb(configuration) { _, _, _, _ in }  // failures show as a short read
-        var error = [CChar](repeating: 0, count: 512)
-        guard let consumer = rd_kafka_new(RD_KAFKA_CONSUMER, configuration, &error, error.count) else {
-            rd_kafka_conf_destroy(configuration)
-            return .failure(.clientCreationFailed(message: KafkaProducerProperties.string(error)))
+        let consumer: OpaquePointer
+        switch Self.makeConsumer(bootstrapServers: bootstrapServers, properties: [("enable.partition.eof", "true")] + properties.map { ($0.name, $0.value) }) {
+        case .success(let created): consumer = created
+        case .failure(let error): return .failure(error)
         }
         defer {
             _ = rd_kafka_consumer_close(consumer)
             rd_kafka_destroy(consumer)
         }
         let partitions: [Int32]
-        switch partitionIDs(consumer, deadline: deadline) {
+        switch Self.partitionIDs(consumer, topic: topic, deadline: deadline) {
         case .success(let ids): partitions = ids
         case .failure(let error): return .failure(error)
         }
-        let assignment = rd_kafka_topic_partition_list_new(Int32(partitions.count))
-        for partition in partitions {
-            rd_kafka_topic_partition_list_add(assignment, topic, partition).pointee.offset = startOffsets[partition] ?? Int64(RD_KAFKA_OFFSET_BEGINNING)
-        }
-        let assigned = KafkaErrorCode(rd_kafka_assign(consumer, assignment))
-        rd_kafka_topic_partition_list_destroy(assignment)
-        guard assigned == .noError else {
-            return .failure(.operationFailed(operation: "rd_kafka_assign(\(topic))", error: KafkaDeliveryError(code: assigned)))
+        if let error = Self.assign(consumer, topic: topic, partitions: partitions, startOffsets: startOffsets) {
+            return .failure(error)
         }
 
         var messages: [ConsumedMessage] = []
@@ -123,8 +101,49 @@ public struct KafkaTopicReader: Sendable {
         return .success(messages)
     }
 
+    /// A consumer that never joins its group (partitions are assigned by hand, nothing committed),
+    /// with `properties` applied last.
+    static func makeConsumer(bootstrapServers: String, properties: [(String, String)]) -> Result<OpaquePointer, KafkaError> {
+        guard let configuration = rd_kafka_conf_new() else {
+            return .failure(.clientCreationFailed(message: "librdkafka could not allocate a configuration"))
+        }
+        let settings = [
+            ("bootstrap.servers", bootstrapServers),
+            ("group.id", "statsink-topic-reader"),  // rd_kafka_consumer_poll needs one; we never join
+            ("enable.auto.commit", "false"),
+        ] + properties
+        for (name, value) in settings {
+            if let message = KafkaProducerProperties.set(name, value, on: configuration) {
+                rd_kafka_conf_destroy(configuration)
+                return .failure(.propertyRefused(name: name, message: message))
+            }
+        }
+        rd_kafka_conf_set_log_cb(configuration) { _, _, _, _ in }  // failures show as a short read
+        var error = [CChar](repeating: 0, count: 512)
+        guard let consumer = rd_kafka_new(RD_KAFKA_CONSUMER, configuration, &error, error.count) else {
+            rd_kafka_conf_destroy(configuration)
+            return .failure(.clientCreationFailed(message: KafkaProducerProperties.string(error)))
+        }
+        return .success(consumer)
+    }
+
+    /// Assigns `partitions` of `topic` to `consumer`, each at its offset in `startOffsets` or at
+    /// its beginning.
+    static func assign(_ consumer: OpaquePointer, topic: String, partitions: [Int32], startOffsets: [Int32: Int64]) -> KafkaError? {
+        let assignment = rd_kafka_topic_partition_list_new(Int32(partitions.count))
+        defer { rd_kafka_topic_partition_list_destroy(assignment) }
+        for partition in partitions {
+            rd_kafka_topic_partition_list_add(assignment, topic, partition).pointee.offset = startOffsets[partition] ?? Int64(RD_KAFKA_OFFSET_BEGINNING)
+        }
+        let assigned = KafkaErrorCode(rd_kafka_assign(consumer, assignment))
+        guard assigned == .noError else {
+            return .operationFailed(operation: "rd_kafka_assign(\(topic))", error: KafkaDeliveryError(code: assigned))
+        }
+        return nil
+    }
+
     /// The topic's partition ids, asking for metadata until the topic has partitions or `deadline`.
-    private func partitionIDs(_ consumer: OpaquePointer, deadline: ContinuousClock.Instant) -> Result<[Int32], KafkaError> {
+    static func partitionIDs(_ consumer: OpaquePointer, topic: String, deadline: ContinuousClock.Instant) -> Result<[Int32], KafkaError> {
         guard let handle = rd_kafka_topic_new(consumer, topic, nil) else {
             let code = KafkaErrorCode(rd_kafka_last_error())
             return .failure(.operationFailed(operation: "rd_kafka_topic_new(\(topic))", error: KafkaDeliveryError(code: code)))
@@ -151,7 +170,7 @@ public struct KafkaTopicReader: Sendable {
         return .failure(.operationFailed(operation: "rd_kafka_metadata(\(topic))", error: KafkaDeliveryError(code: lastError)))
     }
 
-    private static func consumed(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> ConsumedMessage {
+    static func consumed(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> ConsumedMessage {
         let m = message.pointee
         var headers: [(name: String, value: String)] = []
         var list: OpaquePointer?
