@@ -245,13 +245,15 @@ private final class Push: Sendable {
                 guard record.id <= last else { return false }
                 seen += 1
                 let id = record.id
+                let value = KafkaMessageBuffer(count: record.valueCount)
+                try record.readValue(into: value.bytes)
                 state.withLock { state in
-                    state.inFlight[id] = (stream, record.value.count)
-                    state.inFlightBytes += record.value.count
+                    state.inFlight[id] = (stream, value.count)
+                    state.inFlightBytes += value.count
                 }
                 do throws(KafkaError) {
                     try producer.produce(
-                        id: UInt64(id), topic: options.topic ?? record.topic, key: record.key, value: record.value, headers: record.headers
+                        id: UInt64(id), topic: options.topic ?? record.topic, key: record.key, value: value, headers: record.headers
                     )
                     cursor = id
                     return true

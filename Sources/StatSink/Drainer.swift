@@ -198,7 +198,6 @@ public final class Drainer: Service, Sendable {
                 await pause(.milliseconds(2))
                 continue
             }
-            // Each row goes from SQLite's memory straight into librdkafka's copy.
             var seen = 0
             try absorbingTransient("read the queue") {
                 try queue.forEachPendingRecord(stream: stream, afterID: cursor, limit: min(rowRoom, configuration.pageRows), maxBytes: byteRoom) { record in
@@ -216,15 +215,19 @@ public final class Drainer: Service, Sendable {
     /// Produces one row; `false` when the feeder should stop this page.
     private func produce(_ record: borrowing PendingRecordView, with producer: KafkaProducer) throws -> Bool {
         let id = record.id
-        let bytes = record.value.count
+        let bytes = record.valueCount
         let attempts = record.attempts
+        // Read straight into a buffer librdkafka takes over: the payload is copied once, from
+        // the file into the message.
+        let value = KafkaMessageBuffer(count: bytes)
+        try record.readValue(into: value.bytes)
         // In flight before the call: the report may arrive before `produce` returns.
         state.withLock { state in
             state.inFlight[id] = InFlightRow(bytes: bytes, attempts: attempts)
             state.inFlightBytes += bytes
         }
         do {
-            try producer.produce(id: UInt64(id), topic: record.topic, key: record.key, value: record.value, headers: record.headers)
+            try producer.produce(id: UInt64(id), topic: record.topic, key: record.key, value: value, headers: record.headers)
             state.withLock { $0.cursor = id }
             return true
         } catch {

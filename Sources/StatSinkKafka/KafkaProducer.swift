@@ -1,6 +1,14 @@
 import CRdKafka
 import Logging
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A librdkafka producer that reports what became of every record it accepts.
 ///
 /// ```swift
@@ -75,6 +83,26 @@ public final class KafkaProducer: Sendable {
         headers: [(name: String, value: String)]
     ) throws(KafkaError) {
         try core.produce(id: id, topic: topic, key: key, value: value, headers: headers)
+    }
+
+    /// Hands a record whose value is in a buffer of its own to librdkafka, which takes the buffer
+    /// over (and frees it when done) instead of copying it; the key is copied. Throws as
+    /// ``produce(_:)``; the buffer is freed then too.
+    public func produce(
+        id: UInt64, topic: String, key: UnsafeRawBufferPointer, value: consuming KafkaMessageBuffer,
+        headers: [(name: String, value: String)]
+    ) throws(KafkaError) {
+        let count = value.count
+        guard let pointer = value.release() else {
+            try core.produce(id: id, topic: topic, key: key, value: UnsafeRawBufferPointer(start: nil, count: 0), headers: headers)
+            return
+        }
+        do {
+            try core.produce(id: id, topic: topic, key: key, value: UnsafeRawBufferPointer(start: pointer, count: count), headers: headers, transfersValue: true)
+        } catch {
+            free(pointer)  // librdkafka takes it over only when it accepts the record
+            throw error
+        }
     }
 
     /// Messages and requests librdkafka still holds, plus reports not yet served

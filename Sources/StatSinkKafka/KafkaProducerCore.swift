@@ -94,14 +94,14 @@ final class KafkaProducerCore: Sendable {
 
     func produce(
         id: UInt64, topic: String, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer,
-        headers: [(name: String, value: String)]
+        headers: [(name: String, value: String)], transfersValue: Bool = false
     ) throws(KafkaError) {
         try state.withLock { (state: inout State) throws(KafkaError) in
             guard case .open = state.phase, let handle = state.handle else {
                 throw state.fatalError.map(KafkaError.producerFailed) ?? .producerClosed
             }
             let topicHandle = try Self.topic(named: topic, handle: handle, cache: &state.topics)
-            try Self.enqueue(id: id, topicName: topic, key: key, value: value, headers: headers, handle: handle, topic: topicHandle)
+            try Self.enqueue(id: id, topicName: topic, key: key, value: value, transfersValue: transfersValue, headers: headers, handle: handle, topic: topicHandle)
             state.inFlight[id, default: 0] += 1
             state.inFlightCount += 1
         }
@@ -116,10 +116,11 @@ final class KafkaProducerCore: Sendable {
         return topic
     }
 
-    /// Hands one record to librdkafka (copied, so the caller's buffers may go right after);
-    /// never blocks.
+    /// Hands one record to librdkafka, never blocking: the key is copied; so is the value, unless
+    /// `transfersValue`, when librdkafka takes over the value's `malloc`ed memory if it accepts
+    /// the record (`RD_KAFKA_MSG_F_FREE`).
     static func enqueue(
-        id: UInt64, topicName: String, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer,
+        id: UInt64, topicName: String, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, transfersValue: Bool = false,
         headers: [(name: String, value: String)], handle: OpaquePointer, topic: OpaquePointer
     ) throws(KafkaError) {
         let headerList = rd_kafka_headers_new(headers.count)!
@@ -139,7 +140,7 @@ final class KafkaProducerCore: Sendable {
                 arguments[2].vtype = RD_KAFKA_VTYPE_OPAQUE
                 arguments[2].u.ptr = UnsafeMutableRawPointer(bitPattern: UInt(id))  // an id, never a pointer
                 arguments[3].vtype = RD_KAFKA_VTYPE_MSGFLAGS
-                arguments[3].u.i = RD_KAFKA_MSG_F_COPY
+                arguments[3].u.i = transfersValue ? RD_KAFKA_MSG_F_FREE : RD_KAFKA_MSG_F_COPY
                 arguments[4].vtype = RD_KAFKA_VTYPE_HEADERS
                 arguments[4].u.headers = headerList
                 var count = 5

@@ -168,7 +168,7 @@ public final class MessageQueue: Sendable {
         do {
             try forEachPendingRecord(stream: stream, afterID: afterID, limit: limit, maxBytes: maxBytes) { row in
                 records.append(PendingRecord(
-                    id: row.id, topic: row.topic, key: Array(row.key), value: Array(row.value),
+                    id: row.id, topic: row.topic, key: Array(row.key), value: try row.value(),
                     headers: row.headers.map { KafkaHeader(name: $0.name, value: $0.value) }, attempts: row.attempts
                 ))
                 return true
@@ -185,9 +185,9 @@ public final class MessageQueue: Sendable {
     /// order, at most `limit` rows and about `maxBytes` payload bytes (at least one row, however
     /// large), until `body` returns `false`; returns how many rows `body` accepted.
     ///
-    /// The row's key and value point into SQLite's memory and are valid only during the call:
-    /// the drainer hands them straight to the producer (which copies them) instead of copying a
-    /// whole page of payloads first. Reads use a connection of their own, so `body` may call the
+    /// The row's key points into SQLite's memory and is valid only during the call; its value
+    /// is read on demand, straight into the body's buffer (the drainer hands that buffer to the
+    /// producer, which takes it over), instead of copying a whole page of payloads first. Reads use a connection of their own, so `body` may call the
     /// queue's other methods (e.g. ``deadLetter(_:errorName:error:stream:nowMs:)``), and
     /// acknowledgements from other threads never wait for a page to be read. Rethrows what
     /// `body` throws; throws ``QueueError`` for what SQLite refuses.
@@ -210,11 +210,17 @@ public final class MessageQueue: Sendable {
     ) throws -> Int {
         try readLock.withLock { (_) throws -> Int in
             let connection = try readConnection()
+            // `length(payload)` comes from the record header; the payload itself is read only
+            // when the body asks, straight into the body's buffer.
             let statement = try connection.statement("""
-                SELECT id, topic, message_key, payload, headers, attempts FROM messages
+                SELECT id, topic, message_key, length(payload), headers, attempts FROM messages
                 WHERE stream = ? AND id > ? ORDER BY id LIMIT ?
                 """)
-            defer { statement.reset() }
+            let valueReader = SQLiteBlobReader(connection: connection, table: "messages", column: "payload")
+            defer {
+                valueReader.close()  // before the statement's read transaction ends
+                statement.reset()
+            }
             statement.bind(1, stream.name)
             statement.bind(2, afterID)
             statement.bind(3, Int64(limit))
@@ -230,11 +236,12 @@ public final class MessageQueue: Sendable {
                     id: id,
                     topic: statement.string(1) ?? stream.topic,
                     key: statement.borrowedBytes(2),
-                    value: statement.borrowedBytes(3),
+                    valueCount: Int(statement.int64(3)),
                     headers: headers,
-                    attempts: Int(statement.int64(5))
+                    attempts: Int(statement.int64(5)),
+                    valueReader: valueReader
                 )
-                bytes += row.value.count
+                bytes += row.valueCount
                 guard try body(row) else { break }
                 accepted += 1
             }

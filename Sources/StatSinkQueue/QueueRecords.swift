@@ -68,8 +68,9 @@ public struct PendingRecord: Sendable, Hashable {
 
 /// A queued message seen in place, during ``MessageQueue/forEachPendingRecord(stream:afterID:limit:maxBytes:_:)``.
 ///
-/// `key` and `value` point into SQLite's memory: valid only during the call that received the
-/// view, never to be kept.
+/// `key` points into SQLite's memory: valid only during the call that received the view, never
+/// to be kept. The value is not read until asked for, and then straight into the caller's
+/// buffer (``readValue(into:)``), so a drainer can hand that buffer on without copying it again.
 public struct PendingRecordView: ~Copyable {
     /// The record id: increasing, never reused; the per-message opaque of the produce call.
     public let id: Int64
@@ -77,12 +78,35 @@ public struct PendingRecordView: ~Copyable {
     public let topic: String
     /// The message key.
     public let key: UnsafeRawBufferPointer
-    /// The message value.
-    public let value: UnsafeRawBufferPointer
+    /// The size of the message value in bytes.
+    public let valueCount: Int
     /// The headers, in produce order.
     public let headers: [(name: String, value: String)]
     /// Failed delivery attempts so far.
     public let attempts: Int
+    let valueReader: SQLiteBlobReader
+
+    /// Copies the message value into `destination`, which must hold exactly ``valueCount`` bytes.
+    public func readValue(into destination: UnsafeMutableRawBufferPointer) throws(QueueError) {
+        precondition(destination.count == valueCount, "the destination must hold exactly valueCount bytes")
+        try valueReader.read(rowID: id, into: destination)
+    }
+
+    /// The message value, copied into an array.
+    public func value() throws(QueueError) -> [UInt8] {
+        var failure: QueueError?
+        let bytes = [UInt8](unsafeUninitializedCapacity: valueCount) { buffer, initialized in
+            do throws(QueueError) {
+                try readValue(into: UnsafeMutableRawBufferPointer(buffer))
+                initialized = valueCount
+            } catch {
+                failure = error
+                initialized = 0
+            }
+        }
+        if let failure { throw failure }
+        return bytes
+    }
 }
 
 /// Counts that describe a queue file, for status output and self-metrics.

@@ -54,7 +54,7 @@ struct MessageQueueTests {
         let accepted = try queue.forEachPendingRecord(stream: testStream, afterID: 0, limit: 100, maxBytes: 1 << 30) { row in
             let index = seen.count
             seen.append(row.id)
-            #expect(Array(row.value) == messages[index].value)
+            #expect(try row.value() == messages[index].value)
             #expect(Array(row.key) == messages[index].key)
             #expect(row.headers.map(\.name) == messages[index].headers.map(\.name))
             #expect(row.attempts == 0)

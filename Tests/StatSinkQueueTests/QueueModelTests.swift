@@ -108,7 +108,7 @@ private struct ModelRun {
         let limit = Int(random.next() % 6) + 1
         var claimed: [(id: Int64, attempts: Int, value: [UInt8])] = []
         try queue.forEachPendingRecord(stream: stream, afterID: model.cursor[stream.name, default: 0], limit: limit, maxBytes: .max) { row in
-            claimed.append((row.id, row.attempts, Array(row.value)))
+            claimed.append((row.id, row.attempts, try row.value()))
             return true
         }
         log.append("claim \(stream.name) limit \(limit) -> \(claimed.map(\.id))")
