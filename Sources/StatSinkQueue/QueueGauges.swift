@@ -42,21 +42,21 @@ extension MessageQueue {
         try withConnection { (connection) throws(QueueError) -> QueueGauges in
             try connection.readTransaction { () throws(QueueError) -> QueueGauges in
                 var streams: [String: QueueGauges.Stream] = [:]
-                let history = try connection.statement("SELECT stream, enqueued_rows FROM streams")
-                while try history.step() { streams[history.string(0) ?? "", default: .init()].enqueuedRows = history.int64(1) }
-                // length(payload) comes from the record header; payload_bytes sits after the
-                // payload, so reading it walks each row's overflow chain.
-                let backlog = try connection.statement("""
-                    SELECT stream, count(*), coalesce(sum(length(payload)), 0), min(enqueued_at_ms) FROM messages GROUP BY stream
+                // Running totals kept by triggers (migration 0003): nothing here scans the backlog.
+                let totals = try connection.statement("""
+                    SELECT stream, enqueued_rows, queued_rows, queued_bytes, dead_letter_rows,
+                           (SELECT enqueued_at_ms FROM messages m WHERE m.stream = streams.stream ORDER BY id LIMIT 1)
+                    FROM streams
                     """)
-                while try backlog.step() {
-                    let name = backlog.string(0) ?? ""
-                    streams[name, default: .init()].rows = Int(backlog.int64(1))
-                    streams[name, default: .init()].payloadBytes = backlog.int64(2)
-                    streams[name, default: .init()].oldestEnqueuedAtMs = backlog.isNull(3) ? nil : backlog.int64(3)
+                while try totals.step() {
+                    var stream = QueueGauges.Stream()
+                    stream.enqueuedRows = totals.int64(1)
+                    stream.rows = Int(totals.int64(2))
+                    stream.payloadBytes = totals.int64(3)
+                    stream.deadLetters = Int(totals.int64(4))
+                    stream.oldestEnqueuedAtMs = totals.isNull(5) ? nil : totals.int64(5)
+                    streams[totals.string(0) ?? ""] = stream
                 }
-                let dead = try connection.statement("SELECT stream, count(*) FROM dead_letters GROUP BY stream")
-                while try dead.step() { streams[dead.string(0) ?? "", default: .init()].deadLetters = Int(dead.int64(1)) }
                 let drops = try connection.statement("SELECT stream, reason, rows FROM drops")
                 while try drops.step() {
                     streams[drops.string(0) ?? "", default: .init()].drops[drops.string(1) ?? "", default: 0] += drops.int64(2)

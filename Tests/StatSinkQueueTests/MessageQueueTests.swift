@@ -22,8 +22,8 @@ struct MessageQueueTests {
         #expect(try sqlite3(path, "PRAGMA journal_mode") == ["wal"])
         #expect(try sqlite3(path, "PRAGMA auto_vacuum") == ["2"])  // incremental
         #expect(try sqlite3(path, "PRAGMA page_size") == ["16384"])
-        #expect(try sqlite3(path, "SELECT version, name FROM schema_migrations") == ["1|0001_create_queue", "2|0002_operations"])
-        #expect(try sqlite3(path, "PRAGMA user_version") == ["2"])
+        #expect(try sqlite3(path, "SELECT version, name FROM schema_migrations") == ["1|0001_create_queue", "2|0002_operations", "3|0003_stream_totals"])
+        #expect(try sqlite3(path, "PRAGMA user_version") == ["3"])
         #expect(try sqlite3(path, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name") == [
             "counter_state", "dead_letters", "drops", "messages", "quarantined_files", "schema_migrations", "streams",
         ])
@@ -72,7 +72,62 @@ struct MessageQueueTests {
         try open().close()
         let queue = try open()
         queue.close()
-        #expect(try sqlite3(directory.path("queue.db"), "SELECT count(*) FROM schema_migrations") == ["2"])
+        #expect(try sqlite3(directory.path("queue.db"), "SELECT count(*) FROM schema_migrations") == ["3"])
+    }
+
+    @Test func aVersion2FileGetsItsTotalsCountedAndTheTriggersFollowEveryChange() throws {
+        // A file as version 2 left it: two streams' rows (one stream without its streams row,
+        // as a hand edit could leave), and a dead letter.
+        let path = directory.path("v2.db")
+        func row(_ table: String, _ id: Int, _ stream: String, _ bytes: Int, extra: String = "") -> String {
+            """
+            INSERT INTO \(table) (id, stream, topic, enqueued_at_ms, node_id, snapshot_seq, snapshot_time_ms, batch_index, batch_count,
+                format, metric_count, message_key, headers, payload, payload_bytes\(extra.isEmpty ? "" : ", attempts, dead_lettered_at_ms, error_name, error"))
+            VALUES (\(id), '\(stream)', 't', \(1000 + id), 'n', \(id), 1, 0, 1, 'JSON', 1, x'6b', '[]', zeroblob(\(bytes)), \(bytes)\(extra));
+            """
+        }
+        let version2 = Migration.embedded.filter { $0.version <= 2 }.map(\.sql).joined(separator: "\n")
+        _ = try SQLiteShell.run(path, """
+            PRAGMA page_size = 16384; PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL;
+            \(version2)
+            CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms INTEGER NOT NULL);
+            INSERT INTO schema_migrations VALUES (1, '0001_create_queue', 0), (2, '0002_operations', 0);
+            INSERT INTO streams (stream, topic, last_snapshot_seq, enqueued_rows) VALUES ('a', 't', 4, 4);
+            \(row("messages", 2, "a", 40_000))
+            \(row("messages", 3, "a", 100))
+            \(row("messages", 4, "b", 7))
+            \(row("dead_letters", 1, "a", 5, extra: ", 1, 2000, 'MSG_SIZE_TOO_LARGE', 'too large'"))
+            PRAGMA user_version = 2;
+            """, readOnly: false)
+        let queue = try open("v2.db")
+        defer { queue.close() }
+        var statistics = try queue.statistics()
+        #expect((statistics.rows, statistics.payloadBytes, statistics.deadLetters, statistics.oldestEnqueuedAtMs) == (3, 40_107, 1, 1002))
+        var gauges = try queue.gauges()
+        #expect(gauges.streams["a"]?.rows == 2 && gauges.streams["a"]?.payloadBytes == 40_100 && gauges.streams["a"]?.deadLetters == 1)
+        #expect(gauges.streams["b"]?.rows == 1 && gauges.streams["b"]?.payloadBytes == 7 && gauges.streams["b"]?.oldestEnqueuedAtMs == 1004)
+
+        // Our own changes and a hand edit in the sqlite3 shell are all counted.
+        let a = QueueStream(name: "a", topic: "t")
+        try queue.acknowledge([2], stream: a)
+        try queue.deadLetter(3, errorName: "TOPIC_AUTHORIZATION_FAILED", error: "no", stream: a)
+        let (outcome, messages) = try enqueueGenerated(queue, metrics: 12, batchSize: 5)
+        _ = try SQLiteShell.run(path, "DELETE FROM dead_letters WHERE id = 1; UPDATE messages SET stream = 'a' WHERE id = 4", readOnly: false)
+        statistics = try queue.statistics()
+        let enqueuedBytes = messages.reduce(0) { $0 + $1.value.count }
+        #expect(statistics.rows == 1 + outcome.recordIDs.count)
+        #expect(statistics.payloadBytes == Int64(7 + enqueuedBytes))
+        #expect(statistics.deadLetters == 1)
+        gauges = try queue.gauges()
+        #expect(gauges.streams["a"]?.rows == 1 && gauges.streams["a"]?.payloadBytes == 7 && gauges.streams["a"]?.deadLetters == 1)
+        #expect(gauges.streams["b"]?.rows == 0 && gauges.streams["b"]?.payloadBytes == 0 && gauges.streams["b"]?.oldestEnqueuedAtMs == nil)
+        #expect(gauges.streams[testStream.name]?.rows == outcome.recordIDs.count)
+        // The totals equal a full scan.
+        #expect(try sqlite3(path, """
+            SELECT count(*) FROM streams s WHERE queued_rows != (SELECT count(*) FROM messages m WHERE m.stream = s.stream)
+                OR queued_bytes != (SELECT coalesce(sum(length(payload)), 0) FROM messages m WHERE m.stream = s.stream)
+                OR dead_letter_rows != (SELECT count(*) FROM dead_letters d WHERE d.stream = s.stream)
+            """) == ["0"])
     }
 
     @Test func newerSchemaIsRefusedAndTheFileLeftUntouched() throws {
@@ -80,7 +135,7 @@ struct MessageQueueTests {
         let path = directory.path("queue.db")
         try SQLiteShell.run(path, "PRAGMA user_version = 99", readOnly: false)
         let before = try Data(contentsOf: URL(fileURLWithPath: path))
-        #expect(throws: QueueError.newerSchema(path: path, fileVersion: 99, supportedVersion: 2)) { try open() }
+        #expect(throws: QueueError.newerSchema(path: path, fileVersion: 99, supportedVersion: 3)) { try open() }
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
     }
 

@@ -26,7 +26,7 @@ struct OperationsTests {
         try queue.purge(matching: RowFilter(ids: ids[5]...ids[5]), nowMs: 9_000)
 
         let status = try MessageQueue.status(path: directory.path("queue.db"), nowMs: 10_000)
-        #expect(status.schemaVersion == 2)
+        #expect(status.schemaVersion == 3)
         #expect(status.streams.count == 1)
         let stream = try #require(status.streams.first)
         let waiting = [3, 4]
