@@ -70,7 +70,8 @@ extension BufferConfiguration {
             path: path,
             maxBytes: maxBytes,
             whenFull: whenFull == .dropOldest ? .dropOldest : .dropNewest,
-            durability: durability == .full ? .full : .normal
+            durability: durability == .full ? .full : .normal,
+            diskReserveBytes: Int64(clamping: diskReserveBytes)
         )
     }
 }

@@ -14,18 +14,24 @@ public struct BufferConfiguration: Sendable, Hashable {
     public var whenFull: WhenFullPolicy
     /// What a committed snapshot survives. Default: ``Durability/normal``.
     public var durability: Durability
+    /// Disk space held back beside the queue (`PATH-reserve`) and given up when the disk fills,
+    /// so the queue can go on within its own file (the disk then acts as the byte cap) until
+    /// space returns; `disk_reserve` in YAML, with a unit. 0 turns it off. Default: 16 MiB.
+    public var diskReserveBytes: UInt64
 
     /// Creates a buffer configuration with the documented defaults.
     public init(
         path: String = BufferConfiguration.defaultPath,
         maxBytes: UInt64 = BufferConfiguration.defaultMaxBytes,
         whenFull: WhenFullPolicy = .dropOldest,
-        durability: Durability = .normal
+        durability: Durability = .normal,
+        diskReserveBytes: UInt64 = 16 << 20
     ) {
         self.path = path
         self.maxBytes = maxBytes
         self.whenFull = whenFull
         self.durability = durability
+        self.diskReserveBytes = diskReserveBytes
     }
 }
 

@@ -422,7 +422,7 @@ final class ConfigurationDecoder {
 
     private func decodeBuffer(_ entry: Entry?) -> BufferConfiguration {
         var buffer = BufferConfiguration()
-        guard let entry, let section = section(entry.value, path: entry.path, known: ["path", "max_bytes", "when_full", "durability"])
+        guard let entry, let section = section(entry.value, path: entry.path, known: ["path", "max_bytes", "when_full", "durability", "disk_reserve"])
         else { return buffer }
         if let field = present(section["path"]), let value = string(field, nonEmpty: true) {
             buffer.path = value
@@ -435,6 +435,9 @@ final class ConfigurationDecoder {
         }
         if let field = present(section["durability"]), let value = choice(field, Durability.self) {
             buffer.durability = value
+        }
+        if let field = present(section["disk_reserve"]), let value = byteSize(field) {
+            buffer.diskReserveBytes = value
         }
         return buffer
     }

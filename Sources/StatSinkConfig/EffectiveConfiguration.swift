@@ -36,6 +36,7 @@ extension StatSinkConfiguration {
         lines.append("  max_bytes: \(ByteSizeSyntax.format(buffer.maxBytes))")
         lines.append("  when_full: \(buffer.whenFull.rawValue)")
         lines.append("  durability: \(buffer.durability.rawValue)")
+        lines.append("  disk_reserve: \(ByteSizeSyntax.format(buffer.diskReserveBytes))")
         if sources.isEmpty {
             lines.append("sources: {}  # none enabled")
         } else {

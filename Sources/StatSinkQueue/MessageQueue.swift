@@ -41,6 +41,16 @@ public final class MessageQueue: Sendable {
     /// The drainer's read-only connection, once opened. Guarded by ``readLock``.
     nonisolated(unsafe) private var readConnectionStorage: SQLiteConnection?
     private let drainerLock: DrainerLock?
+    /// Space held back for recovery from a full disk.
+    private let reserve: DiskReserve
+    /// Drops that could not be written (the disk was full even for that), written with the next
+    /// snapshot that fits: counts are never lost.
+    private let unrecordedDrops = Mutex<[UnrecordedDrop]>([])
+    /// Set when the disk filled: the file's size then, which it may not outgrow until the disk
+    /// reserve can be taken again (the disk acts as the byte cap meanwhile).
+    private let diskLimitBytes = Mutex<Int64?>(nil)
+    /// When a writer last looked for the disk's room to come back (epoch ms).
+    private let diskLimitCheckedAtMs = Atomic<Int64>(0)
 
     /// Opens (creating and migrating if needed) the queue at `configuration.path`.
     ///
@@ -60,6 +70,8 @@ public final class MessageQueue: Sendable {
         connection = try QueueQuarantine.open(configuration, ownsFile: role == .drainer, logger: logger) { () throws(QueueError) in
             try Self.openFile(configuration, logger: logger)
         }
+        reserve = DiskReserve(queuePath: configuration.path, bytes: configuration.diskReserveBytes)
+        reserve.replenish()
     }
 
     /// Creates the file if missing, opens it, checks it and migrates it.
@@ -104,12 +116,15 @@ public final class MessageQueue: Sendable {
         nowMs: Int64 = currentTimeMs(),
         makeMessages: (UInt64) -> [KafkaMessage]
     ) throws(QueueError) -> EnqueueOutcome {
-        try withConnection { (connection) throws(QueueError) -> EnqueueOutcome in
+        liftDiskLimitIfRoomReturned(nowMs: nowMs)
+        return try withConnection { (connection) throws(QueueError) -> EnqueueOutcome in
             var messages: [KafkaMessage]? = nil
-            // A full disk can need a second try with more old rows gone.
+            // A write that does not fit gets a second try with more old rows gone; on a full
+            // disk a third, after giving up the disk reserve and restarting the WAL.
             for attempt in 0..<3 {
                 do throws(QueueError) {
                     return try connection.transaction { () throws(QueueError) -> EnqueueOutcome in
+                        try recordUnrecordedDrops(connection)
                         let sequence = try Self.nextSequence(connection, stream)
                         let batch = messages ?? makeMessages(sequence)
                         messages = batch
@@ -126,16 +141,22 @@ public final class MessageQueue: Sendable {
                         return outcome
                     }
                 } catch where error.isFull && attempt < 2 {
+                    if reserve.diskIsFull { recoverSpace(connection) }
                     continue
                 } catch where error.isFull {
                     // Even with room made the write does not fit: the disk is full. Count the
-                    // snapshot as dropped (a tiny write that may itself fail; then it is lost
-                    // from the counts only, never silently from a queue that claims to hold it).
+                    // snapshot as dropped; if even that cannot be written now, it is written
+                    // with the next snapshot that fits.
                     let batch = messages ?? []
                     var outcome = EnqueueOutcome(sequence: 0, recordIDs: [], drops: [:])
-                    try? connection.transaction { () throws(QueueError) in
-                        outcome.sequence = try Self.nextSequence(connection, stream)
-                        try Self.countDrop(connection, stream: stream, reason: .diskFull, rows: batch.count, bytes: batch.payloadBytes, metrics: batch.metricCount, nowMs: nowMs)
+                    let drop = UnrecordedDrop(stream: stream, reason: .diskFull, rows: batch.count, bytes: batch.payloadBytes, metrics: batch.metricCount, atMs: nowMs)
+                    do throws(QueueError) {
+                        try connection.transaction { () throws(QueueError) in
+                            outcome.sequence = try Self.nextSequence(connection, stream)
+                            try Self.countDrop(connection, stream: stream, reason: .diskFull, rows: batch.count, bytes: batch.payloadBytes, metrics: batch.metricCount, nowMs: nowMs)
+                        }
+                    } catch {
+                        unrecordedDrops.withLock { $0.append(drop) }
                     }
                     outcome.drops[.diskFull] = batch.count
                     return outcome
@@ -265,7 +286,7 @@ public final class MessageQueue: Sendable {
     public func acknowledge(_ ids: [Int64], stream: QueueStream, nowMs: Int64 = currentTimeMs()) throws(QueueError) {
         guard !ids.isEmpty else { return }
         try withConnection { (connection) throws(QueueError) in
-            try connection.transaction { () throws(QueueError) in
+            try recoveringFromFullDisk(connection) { () throws(QueueError) in try connection.transaction { () throws(QueueError) in
                 // `length(payload)` comes from the record header alone, whereas reading
                 // `payload_bytes` (stored after the payload) in a RETURNING clause reads the whole
                 // payload back from its overflow pages: that more than doubled the delete's cost.
@@ -293,7 +314,7 @@ public final class MessageQueue: Sendable {
                 update.bind(3, nowMs)
                 update.bind(4, stream.name)
                 try update.step()
-            }
+            } }
         }
     }
 
@@ -316,7 +337,7 @@ public final class MessageQueue: Sendable {
 
     private func recordFailedAttempt(_ ids: [Int64], error: String?, noting: Bool, stream: QueueStream, nowMs: Int64) throws(QueueError) {
         try withConnection { (connection) throws(QueueError) in
-            try connection.transaction { () throws(QueueError) in
+            try recoveringFromFullDisk(connection) { () throws(QueueError) in try connection.transaction { () throws(QueueError) in
                 let update = try connection.statement("""
                     UPDATE messages SET attempts = attempts + 1, last_attempt_at_ms = ?, last_error = ? WHERE id = ?
                     """)
@@ -328,7 +349,7 @@ public final class MessageQueue: Sendable {
                     try update.step()
                 }
                 if noting, let error { try Self.noteStreamError(connection, stream: stream, error: error, nowMs: nowMs) }
-            }
+            } }
         }
     }
 
@@ -345,12 +366,15 @@ public final class MessageQueue: Sendable {
                     try connection.transaction { () throws(QueueError) in
                         if attempt > 0 {
                             let size = try connection.integer("SELECT coalesce(sum(payload_bytes), 0) FROM messages WHERE id = \(id)")
-                            _ = try Self.dropOldestRows(connection, bytes: size + Self.rowOverhead, nowMs: nowMs)
+                            _ = try Self.dropOldestRows(connection, bytes: size + Self.rowOverhead, reason: .capDropOldest, nowMs: nowMs)
                         }
                         try Self.moveToDeadLetters(connection, id: id, errorName: errorName, error: error, nowMs: nowMs)
                         try Self.noteStreamError(connection, stream: stream, error: "\(errorName): \(error)", nowMs: nowMs)
                     }
                     return
+                } catch where error.isFull && attempt == 0 && reserve.diskIsFull {
+                    recoverSpace(connection)
+                    continue
                 } catch where error.isFull && attempt == 0 && configuration.whenFull == .dropOldest {
                     continue
                 } catch where error.isFull {
@@ -422,9 +446,11 @@ public final class MessageQueue: Sendable {
             let pageSize = try connection.integer("PRAGMA page_size")
             let free = try connection.integer("PRAGMA freelist_count")
             let keepPages = keepFreeBytes / max(pageSize, 1)
-            guard free > keepPages else { return }
-            try connection.execute("PRAGMA incremental_vacuum(\(free - keepPages))")
+            if free > keepPages {
+                try connection.execute("PRAGMA incremental_vacuum(\(free - keepPages))")
+            }
         }
+        if reserve.replenish() { diskLimitBytes.withLock { $0 = nil } }
     }
 
     // MARK: Reading
@@ -462,6 +488,54 @@ public final class MessageQueue: Sendable {
         }
     }
 
+    /// Runs `body`; when it fails because the disk (not the byte cap) is full, makes room with
+    /// ``recoverSpace(_:)`` and runs it once more.
+    private func recoveringFromFullDisk<T>(_ connection: SQLiteConnection, _ body: () throws(QueueError) -> T) throws(QueueError) -> T {
+        do {
+            return try body()
+        } catch where error.isFull && reserve.diskIsFull {
+            recoverSpace(connection)
+            return try body()
+        }
+    }
+
+    /// On a full disk: gives up the disk reserve and checkpoints in RESTART mode, so the next
+    /// writes reuse the WAL file from its beginning instead of growing it (TRUNCATE would hand
+    /// its space to the file system, to be fought over again).
+    private func recoverSpace(_ connection: SQLiteConnection) {
+        reserve.release()
+        _ = sqlite3_wal_checkpoint_v2(connection.handle, nil, SQLITE_CHECKPOINT_RESTART, nil, nil)
+        // From now on the file may only reuse its own pages, until the reserve can be taken again.
+        if let pages = try? connection.integer("PRAGMA page_count"), let pageSize = try? connection.integer("PRAGMA page_size") {
+            diskLimitBytes.withLock { $0 = pages * pageSize }
+        }
+    }
+
+    /// A writer without a drainer never reclaims space: it looks for the disk's room itself, at
+    /// most every 5 s while the limit holds.
+    private func liftDiskLimitIfRoomReturned(nowMs: Int64) {
+        guard diskLimitBytes.withLock({ $0 != nil }), nowMs - diskLimitCheckedAtMs.load(ordering: .relaxed) >= 5000 else { return }
+        diskLimitCheckedAtMs.store(nowMs, ordering: .relaxed)
+        if reserve.replenish() { diskLimitBytes.withLock { $0 = nil } }
+    }
+
+    /// Writes the drops that could not be written when they happened, in the caller's transaction.
+    private func recordUnrecordedDrops(_ connection: SQLiteConnection) throws(QueueError) {
+        let drops = unrecordedDrops.withLock { drops in
+            defer { drops.removeAll() }
+            return drops
+        }
+        do throws(QueueError) {
+            for drop in drops {
+                try Self.countDrop(connection, stream: drop.stream, reason: drop.reason, rows: drop.rows, bytes: drop.bytes, metrics: drop.metrics, nowMs: drop.atMs)
+            }
+        } catch {
+            // The transaction rolls back: keep them for the next one.
+            unrecordedDrops.withLock { $0.insert(contentsOf: drops, at: 0) }
+            throw error
+        }
+    }
+
     func withConnection<T: Sendable>(_ body: (SQLiteConnection) throws(QueueError) -> T) throws(QueueError) -> T {
         do {
             return try lock.withLock { (_) throws(QueueError) -> T in
@@ -483,6 +557,16 @@ public final class MessageQueue: Sendable {
 }
 
 // MARK: - Internals
+
+/// A drop not yet written to `drops`.
+private struct UnrecordedDrop: Sendable {
+    var stream: QueueStream
+    var reason: DropReason
+    var rows: Int
+    var bytes: Int64
+    var metrics: Int
+    var atMs: Int64
+}
 
 extension MessageQueue {
     /// Bytes a row takes beyond its key, value and headers (columns, record header, b-tree cell
@@ -532,6 +616,12 @@ extension MessageQueue {
         try connection.execute("PRAGMA journal_size_limit = \(configuration.journalSizeLimit)")
         let pageSize = try connection.integer("PRAGMA page_size")
         try connection.execute("PRAGMA max_page_count = \(max(Int64(configuration.maxBytes) / pageSize, 64))")
+        if configuration.diskReserveBytes > 0 {
+            // What the WAL holds beyond the database must fit in half the disk reserve: on a
+            // full disk, the checkpoint that restarts the WAL has to grow the database by it.
+            let pages = min(1000, max(16, configuration.diskReserveBytes / 2 / pageSize))
+            try connection.execute("PRAGMA wal_autocheckpoint = \(pages)")
+        }
         try migrate(connection)
     }
 
@@ -583,13 +673,18 @@ extension MessageQueue {
         nowMs: Int64, outcome: inout EnqueueOutcome, squeeze: Bool
     ) throws(QueueError) -> Bool {
         let pageSize = try connection.integer("PRAGMA page_size")
-        let capacity = try connection.integer("PRAGMA max_page_count") * pageSize
+        let cap = try connection.integer("PRAGMA max_page_count") * pageSize
+        // After a full disk the file may not grow until space returns: the disk is the cap.
+        let diskLimit = diskLimitBytes.withLock { $0 }
+        let limitedByDisk = diskLimit.map { $0 < cap } ?? false
+        let capacity = limitedByDisk ? diskLimit! : cap
         let room = capacity - Self.schemaPages * pageSize
         // Page fill is never perfect: plan for pages two-thirds full at worst.
         let neededInPages = needed * 3 / 2
         if neededInPages > room {
-            try Self.countDrop(connection, stream: stream, reason: .snapshotTooLarge, rows: batch.count, bytes: batch.payloadBytes, metrics: batch.metricCount, nowMs: nowMs)
-            outcome.drops[.snapshotTooLarge] = batch.count
+            let reason: DropReason = limitedByDisk ? .diskFull : .snapshotTooLarge
+            try Self.countDrop(connection, stream: stream, reason: reason, rows: batch.count, bytes: batch.payloadBytes, metrics: batch.metricCount, nowMs: nowMs)
+            outcome.drops[reason] = batch.count
             return false
         }
         func used() throws(QueueError) -> Int64 {
@@ -598,21 +693,24 @@ extension MessageQueue {
         var overflow = try used() + neededInPages - capacity + (squeeze ? capacity / 20 : 0)
         guard overflow > 0 else { return true }
         if configuration.whenFull == .dropNewest {
-            try Self.countDrop(connection, stream: stream, reason: .capDropNewest, rows: batch.count, bytes: batch.payloadBytes, metrics: batch.metricCount, nowMs: nowMs)
-            outcome.drops[.capDropNewest] = batch.count
+            let reason: DropReason = limitedByDisk ? .diskFull : .capDropNewest
+            try Self.countDrop(connection, stream: stream, reason: reason, rows: batch.count, bytes: batch.payloadBytes, metrics: batch.metricCount, nowMs: nowMs)
+            outcome.drops[reason] = batch.count
             return false
         }
+        let reason: DropReason = limitedByDisk ? .diskFull : .capDropOldest
         while overflow > 0 {
-            let dropped = try Self.dropOldestRows(connection, bytes: overflow, nowMs: nowMs)
+            let dropped = try Self.dropOldestRows(connection, bytes: overflow, reason: reason, nowMs: nowMs).rows
             guard dropped > 0 else { break }  // nothing left to drop
-            outcome.drops[.capDropOldest, default: 0] += dropped
+            outcome.drops[reason, default: 0] += dropped
             overflow = try used() + neededInPages - capacity
         }
         return true
     }
 
-    /// Deletes the oldest rows of any stream, about `bytes` worth; returns how many.
-    private static func dropOldestRows(_ connection: SQLiteConnection, bytes: Int64, nowMs: Int64) throws(QueueError) -> Int {
+    /// Deletes the oldest rows of any stream, about `bytes` worth, counted under `reason`;
+    /// returns how many and the bytes they took.
+    private static func dropOldestRows(_ connection: SQLiteConnection, bytes: Int64, reason: DropReason, nowMs: Int64) throws(QueueError) -> (rows: Int, bytes: Int64) {
         let select = try connection.statement("""
             SELECT id, stream, length(payload), metric_count, length(payload) + length(headers) + length(message_key)
             FROM messages ORDER BY id LIMIT 256
@@ -632,11 +730,11 @@ extension MessageQueue {
         }
         for (streamName, rows) in Dictionary(grouping: victims, by: \.stream) {
             try countDrop(
-                connection, stream: QueueStream(name: streamName, topic: ""), reason: .capDropOldest, rows: rows.count,
+                connection, stream: QueueStream(name: streamName, topic: ""), reason: reason, rows: rows.count,
                 bytes: rows.reduce(0) { $0 + $1.bytes }, metrics: Int(rows.reduce(0) { $0 + $1.metrics }), nowMs: nowMs
             )
         }
-        return victims.count
+        return (victims.count, freed)
     }
 
     private static func insert(

@@ -57,6 +57,12 @@ public struct MessageQueueConfiguration: Sendable, Hashable {
     /// fine, and the open goes on (logged). A file that failed with damage while in use is checked
     /// in full at its next open, whatever this says. Default 10 s; zero skips the check.
     public var integrityCheckBudget: Duration
+    /// Disk space held back in `PATH-reserve` (a file of zeros beside the queue) and given up
+    /// when the disk fills, so that the WAL can be checkpointed, delivered rows deleted and drops
+    /// counted. Taken only when the file system has room for it twice over; 0 disables it. The
+    /// WAL is checkpointed automatically once it holds half this much (at most 1000 pages).
+    /// Default 16 MiB.
+    public var diskReserveBytes: Int64
 
     /// Creates a configuration with the documented defaults.
     public init(
@@ -68,7 +74,8 @@ public struct MessageQueueConfiguration: Sendable, Hashable {
         journalSizeLimit: Int64 = 16 << 20,
         pageSize: Int = 16 << 10,
         whenDamaged: WhenDamaged = .quarantine,
-        integrityCheckBudget: Duration = .seconds(10)
+        integrityCheckBudget: Duration = .seconds(10),
+        diskReserveBytes: Int64 = 16 << 20
     ) {
         self.path = path
         self.maxBytes = maxBytes
@@ -79,5 +86,6 @@ public struct MessageQueueConfiguration: Sendable, Hashable {
         self.pageSize = pageSize
         self.whenDamaged = whenDamaged
         self.integrityCheckBudget = integrityCheckBudget
+        self.diskReserveBytes = diskReserveBytes
     }
 }

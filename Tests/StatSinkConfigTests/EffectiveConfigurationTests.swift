@@ -145,6 +145,7 @@ struct EffectiveConfigurationTests {
               max_bytes: 1GiB
               when_full: drop_oldest
               durability: normal
+              disk_reserve: 16MiB
             sources:
               synthetic:
                 counters: 700
