@@ -63,8 +63,9 @@ struct BenchmarkSummary {
 }
 
 extension BenchmarkSummary {
-    /// Encode 10k metrics, whole snapshot as one message, per format.
-    mutating func addEncoding(_ rows: [EncoderBenchmark.Row]) {
+    /// Encode 10k metrics, whole snapshot as one message, per format; `load` is the encoder phase's.
+    mutating func addEncoding(_ rows: [EncoderBenchmark.Row], load: Load) {
+        loads.append(load)
         for row in rows where row.metrics == 10_000 && row.batchSize == 0 {
             add(
                 "encode 10k metrics, \(row.format), ms/snapshot", ours: cell(row.ours.milliseconds, 2),
@@ -132,6 +133,12 @@ extension BenchmarkSummary {
             add(
                 "live enqueue p99 during catch-up, ms (encode + commit; writes: \(catchUp.count))", ours: cell(catchUp.percentile(99), 1),
                 baseline: "\(cell(quiet.percentile(99), 1)) (same writer, no drain; writes: \(quiet.count))", ratio: catchUp.percentile(99) / quiet.percentile(99)
+            )
+        }
+        if let slowest = result.slowestAfterCatchUp, !quiet.isEmpty {
+            add(
+                "slowest live enqueue after catch-up, ms (it started \(cell(slowest.startSeconds, 1)) s after the drainer; upkeep every \(cell(result.maintenanceInterval.seconds, 0)) s)",
+                ours: cell(slowest.milliseconds, 1), baseline: "\(cell(quiet.percentile(100), 1)) (slowest with no drain)", ratio: slowest.milliseconds / quiet.percentile(100)
             )
         }
         add(

@@ -29,14 +29,16 @@ struct CatchUpBenchmark {
         var fullFile: (main: Int64, wal: Int64) = (0, 0)
         var fullUsedBytes: Int64 = 0
         var liveInterval = Duration.zero
+        /// When the drainer started (live writes' start times are relative to it).
+        var drainerStart = ContinuousClock.now
         var catchUpSeconds = 0.0
         var steadySeconds = 0.0
         var catchUpCPU = CPUTime(machineBusySeconds: 0, processSeconds: 0, brokerSeconds: 0)
         /// The file when the backlog was gone, and once the drainer's upkeep returned the pages.
         var caughtUpFile: (main: Int64, wal: Int64) = (0, 0)
         var settledFile: (main: Int64, wal: Int64) = (0, 0)
-        /// Seconds from catch-up until the main file shrank; `nil` if it did not within the
-        /// upkeep interval (it was already small).
+        /// Seconds from catch-up until the main file shrank; `nil` if it did not within two
+        /// upkeep intervals (it was already small).
         var shrinkSeconds: Double?
         /// Used and free bytes of the file, and payload still queued, when settled.
         var settledUsedBytes: Int64 = 0
@@ -52,6 +54,13 @@ struct CatchUpBenchmark {
         /// Rows expected delivered at the end: the backlog and every live row after it.
         var expectedDeliveries = 0
         var queueDrops: [DropReason: Int] = [:]
+
+        /// The slowest write after catch-up, and when it started, in seconds after the drainer's start.
+        var slowestAfterCatchUp: (milliseconds: Double, startSeconds: Double)? {
+            writes.filter { $0.phase == .afterCatchUp }.max { $0.milliseconds < $1.milliseconds }.map {
+                ($0.milliseconds, ($0.started - drainerStart).seconds)
+            }
+        }
 
         /// Write latencies (ms) of one phase.
         func latencies(_ phase: LiveWriter.Phase) -> [Double] { writes.filter { $0.phase == phase }.map(\.milliseconds) }
@@ -101,9 +110,10 @@ struct CatchUpBenchmark {
 
         let fillStart = clock.now
         var source = SyntheticBacklog.source()
-        // The live writes before the drainer's start complete the backlog.
-        let quietBytes = Int64(quietWrites) * SyntheticBacklog.snapshotPayloadBytes(options: sink.encodingOptions)
-        _ = try SyntheticBacklog.fill(queue, stream: writer.stream, options: sink.encodingOptions, source: &source, bytes: backlogBytes - quietBytes)
+        // The live writes before the drainer's start complete the backlog (at most half of it).
+        let snapshotBytes = SyntheticBacklog.snapshotPayloadBytes(options: sink.encodingOptions)
+        let quietWrites = max(1, min(self.quietWrites, Int(backlogBytes / 2 / snapshotBytes)))
+        _ = try SyntheticBacklog.fill(queue, stream: writer.stream, options: sink.encodingOptions, source: &source, bytes: backlogBytes - Int64(quietWrites) * snapshotBytes)
         result.fillSeconds = (clock.now - fillStart).seconds
         sync()  // the fill's dirty pages written back now, not during the measured phases
 
@@ -134,6 +144,7 @@ struct CatchUpBenchmark {
             try await DrainBenchmark.running(drainer, logger: logger) {
                 let cpu = CPUTime.now(broker: broker)
                 let start = clock.now
+                result.drainerStart = start
                 var caughtUp: ContinuousClock.Instant?
                 while true {
                     try await Task.sleep(for: .milliseconds(5))
@@ -154,9 +165,10 @@ struct CatchUpBenchmark {
                         break
                     }
                 }
-                // The upkeep returns freed pages on its own schedule: watch for the shrink.
+                // The upkeep returns freed pages on its own schedule, and returning a large backlog's
+                // takes seconds: watch for the shrink over two intervals.
                 let caughtUpAt = caughtUp ?? start
-                let watchEnd = caughtUpAt.advanced(by: drainerConfiguration.maintenanceInterval + .seconds(5))
+                let watchEnd = caughtUpAt.advanced(by: drainerConfiguration.maintenanceInterval * 2)
                 while clock.now < watchEnd {
                     if SyntheticBacklog.fileBytes(path).main * 2 < result.caughtUpFile.main {
                         result.shrinkSeconds = (clock.now - caughtUpAt).seconds
@@ -164,7 +176,7 @@ struct CatchUpBenchmark {
                     }
                     try await Task.sleep(for: .milliseconds(20))
                 }
-                try await Task.sleep(for: .seconds(1))  // the checkpoint that follows
+                try await Task.sleep(for: .seconds(1))  // the WAL's checkpoint that follows the shrink
                 result.settledFile = SyntheticBacklog.fileBytes(path)
                 let settled = try queue.statistics()
                 result.settledUsedBytes = Int64(settled.usedPages) * Int64(settled.pageSize)
@@ -210,7 +222,7 @@ extension CatchUpBenchmark {
         let interval = result.liveInterval.milliseconds
         let payloadMB = Double(result.backlogPayloadBytes) / 1e6
         let full = result.fullFile.main + result.fullFile.wal
-        let shrink = result.shrinkSeconds.map { "\(cell($0, 1)) s after catch-up" } ?? "no shrink within \(cell(result.maintenanceInterval.seconds + 5, 0)) s of catch-up"
+        let shrink = result.shrinkSeconds.map { "\(cell($0, 1)) s after catch-up" } ?? "no shrink within \(cell(result.maintenanceInterval.seconds * 2, 0)) s of catch-up"
         let cpu = result.catchUpCPU
         print("""
 
@@ -233,6 +245,7 @@ extension CatchUpBenchmark {
             | live write max, ms | \(percentiles(catchUp, 100)) | \(percentiles(quiet, 100)) (no drainer) | \(ratio(100)) |
             | live writes (started more than half an interval late) | \(catchUp.count) (\(late(.catchUp))) | \(quiet.count) (\(late(.noDrain))) | |
             | live write p50 / p99 / max after catch-up (upkeep included), ms | \(percentiles(after, 50)) / \(percentiles(after, 99)) / \(percentiles(after, 100)) (\(after.count) writes) | | |
+            | slowest live write after catch-up: started s after the drainer's start (upkeep every \(cell(result.maintenanceInterval.seconds, 0)) s) | \(result.slowestAfterCatchUp.map { cell($0.startSeconds, 2) } ?? "-") | | |
             | live snapshots dropped or failed | \(result.droppedWrites) of \(result.writes.count + result.writeFailures.count) | | |
             | rows delivered / expected (backlog + live), dead letters, retries | \(result.delivered) / \(result.expectedDeliveries), \(result.deadLettered), \(result.retried) | | |
             | queue file with the backlog full, MiB | \(file(result.fullFile)) | \(mib(result.backlogPayloadBytes)) payload | \(cell(Double(full) / Double(result.backlogPayloadBytes), 3))x |

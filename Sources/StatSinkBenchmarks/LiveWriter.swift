@@ -23,6 +23,8 @@ final class LiveWriter: Sendable {
     /// One write.
     struct Write: Sendable {
         var phase: Phase
+        /// When it started.
+        var started: ContinuousClock.Instant
         /// Wall time of `SinkWriter.write`, ms.
         var milliseconds: Double
         /// How long after its scheduled time the write started, ms (the writer falling behind).
@@ -95,7 +97,7 @@ final class LiveWriter: Sendable {
                 let elapsed = clock.now - start
                 let ids = outcome.recordIDs.first.flatMap { first in outcome.recordIDs.last.map { first...$0 } }
                 state.withLock { state in
-                    state.writes.append(Write(phase: phase, milliseconds: elapsed.milliseconds, lateMilliseconds: late.milliseconds, ids: ids, drops: outcome.drops))
+                    state.writes.append(Write(phase: phase, started: start, milliseconds: elapsed.milliseconds, lateMilliseconds: late.milliseconds, ids: ids, drops: outcome.drops))
                     if phase == .noDrain, let ids { state.backlogLastID = ids.upperBound }
                     if phase == .noDrain, state.writes.count >= quietWrites { state.phase = .catchUp }
                 }

@@ -65,33 +65,18 @@ func temporaryDirectory(_ name: String) throws -> URL {
 }
 
 let machine = MachineDescription()
-var summary = BenchmarkSummary()
+// Each part's figures, for the summary.
+var queueResult: QueueBenchmark.Result?
+var catchUpResult: CatchUpBenchmark.Result?
+var encoding: (rows: [EncoderBenchmark.Row], load: BenchmarkSummary.Load)?
+var grpcRows: [GRPCIngestBenchmark.Row]?
 
-if runEncoder {
-    // --quick leaves out 100k metrics: Foundation's baseline alone takes 10-20 s a run there.
-    let benchmark = EncoderBenchmark(
-        cases: [(1_000, 0), (10_000, 0), (10_000, 1_000)] + (quick ? [] : [(100_000, 0), (100_000, 1_000)]),
-        minimumRunTime: quick ? .milliseconds(200) : .seconds(2)
-    )
-    let cpu = CPUTime.now()
-    let start = ContinuousClock.now
-    let rows = try benchmark.run()
-    summary.noteLoad("encode", cpu: CPUTime.now().since(cpu), seconds: (ContinuousClock.now - start).seconds)
-    EncoderBenchmark.report(rows)
-    summary.addEncoding(rows)
-}
-
-if runMetrics {
-    MetricsBackendBenchmark(iterations: quick ? 2_000_000 : 20_000_000, snapshotSizes: [1_000, 10_000]).report()
-}
-
-var drain: DrainBenchmark.Result?
+// The queue first: its RSS figures need a heap that the encoder's 100k-metric baselines
+// (hundreds of MiB of Foundation objects) have not grown.
 if runQueue {
     let directory = try temporaryDirectory("queue")
     defer { try? FileManager.default.removeItem(at: directory) }
-    let result = try await QueueBenchmark(snapshots: quick ? 50 : 100, backlogBytes: Int64(backlogMiB) << 20).run(in: directory)
-    summary.addQueue(result)
-    drain = result.drain
+    queueResult = try await QueueBenchmark(snapshots: quick ? 50 : 100, backlogBytes: Int64(backlogMiB) << 20).run(in: directory)
 }
 
 if runCatchUp {
@@ -102,7 +87,24 @@ if runCatchUp {
     benchmark.quietWrites = quick ? 20 : 100
     let result = try await benchmark.run()
     CatchUpBenchmark.report(result, machine: machine)
-    summary.addCatchUp(result, drain: drain)
+    catchUpResult = result
+}
+
+if runEncoder {
+    // --quick leaves out 100k metrics: Foundation's baseline alone takes 10-20 s a run there.
+    let benchmark = EncoderBenchmark(
+        cases: [(1_000, 0), (10_000, 0), (10_000, 1_000)] + (quick ? [] : [(100_000, 0), (100_000, 1_000)]),
+        minimumRunTime: quick ? .milliseconds(200) : .seconds(2)
+    )
+    let cpu = CPUTime.now()
+    let start = ContinuousClock.now
+    let rows = try benchmark.run()
+    encoding = (rows, BenchmarkSummary.Load(phase: "encode", cpu: CPUTime.now().since(cpu), seconds: (ContinuousClock.now - start).seconds))
+    EncoderBenchmark.report(rows)
+}
+
+if runMetrics {
+    MetricsBackendBenchmark(iterations: quick ? 2_000_000 : 20_000_000, snapshotSizes: [1_000, 10_000]).report()
 }
 
 if runGRPC {
@@ -111,9 +113,14 @@ if runGRPC {
     defer { try? FileManager.default.removeItem(at: directory) }
     let rows = try await GRPCIngestBenchmark(flushes: flushes, directory: directory).run(streamCounts: [1, 4])
     GRPCIngestBenchmark.report(rows, flushes: flushes)
-    summary.addGRPC(rows)
+    grpcRows = rows
 }
 
 if summaryMode {
+    var summary = BenchmarkSummary()
+    if let encoding { summary.addEncoding(encoding.rows, load: encoding.load) }
+    if let queueResult { summary.addQueue(queueResult) }
+    if let catchUpResult { summary.addCatchUp(catchUpResult, drain: queueResult?.drain) }
+    if let grpcRows { summary.addGRPC(grpcRows) }
     summary.report(machine: machine)
 }
