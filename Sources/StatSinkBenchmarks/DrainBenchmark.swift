@@ -2,12 +2,9 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import StatSink
-import StatSinkCodec
 import StatSinkConfig
 import StatSinkKafka
-import StatSinkModel
 import StatSinkQueue
-import StatSinkSynthetic
 import StatSinkTestKit
 
 /// Issue 3 (b) and (c): a pre-filled backlog drained by the real ``Drainer`` to a mock broker in
@@ -84,7 +81,7 @@ struct DrainBenchmark {
         let fillStart = clock.now
         (result.backlogRows, result.backlogPayloadBytes) = try fill(queueConfiguration(backlogPath), sink: sink)
         result.fillSeconds = (clock.now - fillStart).seconds
-        result.backlogFileBytes = Self.fileSize(backlogPath)
+        result.backlogFileBytes = SyntheticBacklog.fileBytes(backlogPath).main
         // The baseline's payloads, kept on disk until the drain is over.
         try FileManager.default.copyItem(atPath: backlogPath, toPath: copyPath)
         // The fill and the copy left ~2 GiB of dirty pages: written back now, not by kernel
@@ -147,39 +144,23 @@ struct DrainBenchmark {
         return result
     }
 
-    /// Writes synthetic 10k-metric snapshots (the ``SinkWriter``'s encoding, `batch_size` 100)
-    /// until the queue holds ``backlogBytes`` of payload; returns the rows and payload bytes queued.
+    /// Writes the backlog (``SyntheticBacklog``) until the queue holds ``backlogBytes`` of
+    /// payload, then checkpoints; returns the rows and payload bytes queued.
     private func fill(_ configuration: MessageQueueConfiguration, sink: KafkaSinkConfiguration) throws -> (rows: Int, payloadBytes: Int64) {
         let queue = try MessageQueue(configuration: configuration, role: .writer)
         defer { queue.close() }
-        let stream = QueueStream(topic: sink.topic, brokerList: sink.brokerList)
-        let encoder = SnapshotEncoder(options: sink.encodingOptions)
-        let mix = EnqueueBenchmark.metricMix
-        var source = SyntheticSource(counters: mix.counters, gauges: mix.gauges, histograms: mix.histograms, node: NodeIdentity(id: "edge-17", cluster: "edge"))
-        var timestampMs: Int64 = 1_764_000_000_000
-        var rows = 0
-        var payloadBytes: Int64 = 0
-        // Counted as written (the queue's statistics would read the whole table each time).
-        while payloadBytes < backlogBytes {
-            timestampMs += 10_000
-            let snapshot = source.nextSnapshot(timestampMs: timestampMs)
-            let outcome = try queue.enqueueSnapshot(stream: stream, nodeID: snapshot.node.id, snapshotTimeMs: timestampMs, format: .json) { sequence in
-                let messages = encoder.encode(snapshot, sequence: sequence)
-                payloadBytes += messages.reduce(0) { $0 + Int64($1.value.count) }
-                return messages
-            }
-            guard outcome.drops.isEmpty else {
-                throw Failure(description: "the backlog fill dropped rows: \(outcome.drops)")
-            }
-            rows += outcome.recordIDs.count
-        }
+        var source = SyntheticBacklog.source()
+        let filled = try SyntheticBacklog.fill(
+            queue, stream: QueueStream(topic: sink.topic, brokerList: sink.brokerList), options: sink.encodingOptions,
+            source: &source, bytes: backlogBytes
+        )
         try queue.checkpoint()  // everything in the main file, so a file copy is the whole queue
-        return (rows, payloadBytes)
+        return (filled.rows, filled.payloadBytes)
     }
 
     /// Runs `drainer` as `statsink run` does (a `ServiceGroup`) while `body` runs, then shuts it
     /// down gracefully.
-    private static func running(_ drainer: Drainer, logger: Logger, _ body: () async throws -> Void) async throws {
+    static func running(_ drainer: Drainer, logger: Logger, _ body: () async throws -> Void) async throws {
         let group = ServiceGroup(services: [drainer], logger: logger)
         async let run: Void = group.run()
         do {
@@ -241,10 +222,6 @@ struct DrainBenchmark {
         allReported()
         await producer.shutdown(timeout: .seconds(5))
         return failed
-    }
-
-    private static func fileSize(_ path: String) -> Int64 {
-        ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? NSNumber)?.int64Value ?? 0
     }
 }
 

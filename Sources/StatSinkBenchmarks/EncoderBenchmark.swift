@@ -58,6 +58,25 @@ struct EncoderBenchmark {
         return rows
     }
 
+    /// Prints the table of `rows`.
+    static func report(_ rows: [Row]) {
+        print("Snapshot encoding (Envoy mix: 70% counters, 20% gauges, 10% histograms, 0-3 tags; median of runs)")
+        print("Baselines encode the whole snapshot as one value; ours is the full encode (values, keys, headers).")
+        print("| metrics | batch_size (messages) | format | ms/snapshot | MB/s | metrics/s | baseline ms | baseline | speed-up |")
+        print("|---:|---:|---|---:|---:|---:|---:|---|---:|")
+        for row in rows {
+            let ms = row.ours.milliseconds
+            let megabytesPerSecond = Double(row.ours.bytes) / 1e6 / (ms / 1000)
+            let metricsPerSecond = Double(row.metrics) / (ms / 1000)
+            print("| \(row.metrics) | \(row.batchSize) (\(row.messages)) | \(row.format) | \(cell(ms, 3)) | \(cell(megabytesPerSecond, 1)) | \(cell(metricsPerSecond / 1e6, 2))M | \(cell(row.baseline.milliseconds, 3)) | \(baselineName(row.format)) | \(cell(row.baseline.milliseconds / ms, 1))x |")
+        }
+    }
+
+    /// What the baseline of `format` is.
+    static func baselineName(_ format: String) -> String {
+        format == "JSON" ? "Foundation JSONSerialization" : "swift-protobuf messages"
+    }
+
     static func profile(format: String, seconds: Int) {
         var generator = EnvoySnapshotGenerator(seed: 10_000)
         let snapshot = generator.snapshot(metricCount: 10_000)

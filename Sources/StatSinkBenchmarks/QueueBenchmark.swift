@@ -10,18 +10,34 @@ struct QueueBenchmark {
     /// Payload bytes of the backlog in (b) and (c).
     let backlogBytes: Int64
 
-    func run() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("statsink-bench-\(getpid())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
+    /// The figures of both parts.
+    struct Result {
+        /// One row per durability.
+        var enqueue: [EnqueueBenchmark.Row]
+        /// CPU used over the enqueue part, and its length.
+        var enqueueCPU: CPUTime
+        var enqueueSeconds: Double
+        var drain: DrainBenchmark.Result
+    }
+
+    /// Runs both parts, prints their tables, and returns the figures.
+    func run(in directory: URL) async throws -> Result {
         let machine = MachineDescription()
 
         let enqueue = EnqueueBenchmark(snapshots: snapshots, directory: directory)
+        let cpu = CPUTime.now()
+        let start = ContinuousClock.now
         let rows = try [MessageQueueConfiguration.Durability.normal, .full].map { try enqueue.run(durability: $0) }
+        let enqueueSeconds = (ContinuousClock.now - start).seconds
+        let enqueueCPU = CPUTime.now().since(cpu)
         printEnqueue(rows, directory: directory, machine: machine)
+        if enqueueCPU.otherSeconds > 0.1 * Double(machine.processors) * enqueueSeconds {
+            print("WARNING: other processes used \(cell(enqueueCPU.otherSeconds, 2)) CPU-seconds during the enqueue runs, so the figures above are not trustworthy: rerun on a quiet machine.")
+        }
 
         let drain = try await DrainBenchmark(backlogBytes: backlogBytes, directory: directory).run()
         printDrain(drain, machine: machine)
+        return Result(enqueue: rows, enqueueCPU: enqueueCPU, enqueueSeconds: enqueueSeconds, drain: drain)
     }
 
     private func printEnqueue(_ rows: [EnqueueBenchmark.Row], directory: URL, machine: MachineDescription) {

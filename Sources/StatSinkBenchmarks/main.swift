@@ -1,16 +1,21 @@
 import Foundation
 
-// statsink-bench: run in release mode (`swift run -c release statsink-bench`).
+// statsink-bench: run in release mode (`tools/bench`, or `swift run -c release statsink-bench`).
 // Prints one table per section; every figure stands next to its baseline measured in the same run.
 //
-//   (no flag)          the encoder table
-//   --queue            the queue tables of issue 3 (needs statsink-mock-broker built alongside)
-//   --metrics          the swift-metrics backend tables (hot path ns/call, snapshot time)
-//   --grpc             the gRPC metrics_service ingest table of issue 4
-//   --all              the encoder, queue and metrics tables (not --grpc)
-//   --quick            shorter runs; the queue backlog is 64 MiB
-//   --backlog-mib N    the queue backlog (default 1024, or 64 with --quick)
-//   --profile FORMAT   our encoder alone in a loop, for `perf record` (`--profile grpc`: the gRPC decoder)
+//   (no flag)              the encoder table
+//   --queue                the queue tables of issue 3 (needs statsink-mock-broker built alongside)
+//   --catch-up             the catch-up table: a backlog drained while live data flows, and the
+//                          queue file's size full and after the drain (needs the broker too)
+//   --metrics              the swift-metrics backend tables (hot path ns/call, snapshot time)
+//   --grpc                 the gRPC metrics_service ingest table of issue 4
+//   --all                  the encoder, queue, catch-up and metrics tables (not --grpc)
+//   --summary              the encoder, queue, catch-up and gRPC tables, then one summary table of
+//                          every figure of issue 6 (what `tools/bench` runs)
+//   --quick                shorter runs: no 100k-metric encoding, 64 MiB queue backlogs
+//   --backlog-mib N        the queue backlogs (default 1024, or 64 with --quick)
+//   --live-interval-ms N   the catch-up's live writer: one 10k-metric snapshot every N ms (default 100)
+//   --profile FORMAT       our encoder alone in a loop, for `perf record` (`--profile grpc`: the gRPC decoder)
 
 let arguments = CommandLine.arguments.dropFirst()
 let quick = arguments.contains("--quick")
@@ -23,61 +28,99 @@ if let index = arguments.firstIndex(of: "--profile"), index + 1 < arguments.endI
     }
     exit(0)
 }
-let known: Set<String> = ["--queue", "--metrics", "--all", "--quick", "--backlog-mib", "--grpc"]
-var backlogMiB = quick ? 64 : 1024
-for (index, argument) in zip(arguments.indices, arguments) where !known.contains(argument) {
-    guard index > arguments.startIndex, arguments[index - 1] == "--backlog-mib" else {
+let flags: Set<String> = ["--queue", "--catch-up", "--metrics", "--all", "--summary", "--quick", "--grpc"]
+/// Flags followed by a positive number.
+let valued: Set<String> = ["--backlog-mib", "--live-interval-ms"]
+for (index, argument) in zip(arguments.indices, arguments) where !flags.contains(argument) && !valued.contains(argument) {
+    guard index > arguments.startIndex, valued.contains(arguments[index - 1]) else {
         FileHandle.standardError.write(Data("statsink-bench: unknown argument \(argument)\n".utf8))
         exit(2)
     }
 }
-if let index = arguments.firstIndex(of: "--backlog-mib") {
+/// The positive number after `flag`, if given.
+func number(after flag: String) -> Int? {
+    guard let index = arguments.firstIndex(of: flag) else { return nil }
     guard index + 1 < arguments.endIndex, let value = Int(arguments[index + 1]), value > 0 else {
-        FileHandle.standardError.write(Data("statsink-bench: --backlog-mib needs a positive number of MiB\n".utf8))
+        FileHandle.standardError.write(Data("statsink-bench: \(flag) needs a positive number\n".utf8))
         exit(2)
     }
-    backlogMiB = value
+    return value
 }
-let runQueue = arguments.contains("--queue") || arguments.contains("--all")
+let backlogMiB = number(after: "--backlog-mib") ?? (quick ? 64 : 1024)
+let liveInterval = Duration.milliseconds(number(after: "--live-interval-ms") ?? 100)
+let summaryMode = arguments.contains("--summary")
+let runQueue = arguments.contains("--queue") || arguments.contains("--all") || summaryMode
+let runCatchUp = arguments.contains("--catch-up") || arguments.contains("--all") || summaryMode
 let runMetrics = arguments.contains("--metrics") || arguments.contains("--all")
-let runGRPC = arguments.contains("--grpc")
-let runEncoder = !(arguments.contains("--queue") || runMetrics || runGRPC) || arguments.contains("--all")
+let runGRPC = arguments.contains("--grpc") || summaryMode
+let runEncoder = !(runQueue || runCatchUp || runMetrics || runGRPC) || arguments.contains("--all") || summaryMode
 
 func cell(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
 
+/// A fresh directory for one benchmark's files; the caller removes it.
+func temporaryDirectory(_ name: String) throws -> URL {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("statsink-bench-\(name)-\(getpid())")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    return directory
+}
+
+let machine = MachineDescription()
+// Each part's figures, for the summary.
+var queueResult: QueueBenchmark.Result?
+var catchUpResult: CatchUpBenchmark.Result?
+var encoding: (rows: [EncoderBenchmark.Row], load: BenchmarkSummary.Load)?
+var grpcRows: [GRPCIngestBenchmark.Row]?
+
+// The queue first: its RSS figures need a heap that the encoder's 100k-metric baselines
+// (hundreds of MiB of Foundation objects) have not grown.
+if runQueue {
+    let directory = try temporaryDirectory("queue")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    queueResult = try await QueueBenchmark(snapshots: quick ? 50 : 100, backlogBytes: Int64(backlogMiB) << 20).run(in: directory)
+}
+
+if runCatchUp {
+    let directory = try temporaryDirectory("catch-up")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    var benchmark = CatchUpBenchmark(backlogBytes: Int64(backlogMiB) << 20, directory: directory)
+    benchmark.liveInterval = liveInterval
+    benchmark.quietWrites = quick ? 20 : 100
+    let result = try await benchmark.run()
+    CatchUpBenchmark.report(result, machine: machine)
+    catchUpResult = result
+}
+
 if runEncoder {
+    // --quick leaves out 100k metrics: Foundation's baseline alone takes 10-20 s a run there.
     let benchmark = EncoderBenchmark(
-        cases: [(1_000, 0), (10_000, 0), (10_000, 1_000), (100_000, 0), (100_000, 1_000)],
+        cases: [(1_000, 0), (10_000, 0), (10_000, 1_000)] + (quick ? [] : [(100_000, 0), (100_000, 1_000)]),
         minimumRunTime: quick ? .milliseconds(200) : .seconds(2)
     )
+    let cpu = CPUTime.now()
+    let start = ContinuousClock.now
     let rows = try benchmark.run()
-
-    print("Snapshot encoding (Envoy mix: 70% counters, 20% gauges, 10% histograms, 0-3 tags; median of runs)")
-    print("Baselines encode the whole snapshot as one value; ours is the full encode (values, keys, headers).")
-    print("| metrics | batch_size (messages) | format | ms/snapshot | MB/s | metrics/s | baseline ms | baseline | speed-up |")
-    print("|---:|---:|---|---:|---:|---:|---:|---|---:|")
-    for row in rows {
-        let ms = row.ours.milliseconds
-        let megabytesPerSecond = Double(row.ours.bytes) / 1e6 / (ms / 1000)
-        let metricsPerSecond = Double(row.metrics) / (ms / 1000)
-        let baselineName = row.format == "JSON" ? "Foundation JSONSerialization" : "swift-protobuf messages"
-        print("| \(row.metrics) | \(row.batchSize) (\(row.messages)) | \(row.format) | \(cell(ms, 3)) | \(cell(megabytesPerSecond, 1)) | \(cell(metricsPerSecond / 1e6, 2))M | \(cell(row.baseline.milliseconds, 3)) | \(baselineName) | \(cell(row.baseline.milliseconds / ms, 1))x |")
-    }
+    encoding = (rows, BenchmarkSummary.Load(phase: "encode", cpu: CPUTime.now().since(cpu), seconds: (ContinuousClock.now - start).seconds))
+    EncoderBenchmark.report(rows)
 }
 
 if runMetrics {
     MetricsBackendBenchmark(iterations: quick ? 2_000_000 : 20_000_000, snapshotSizes: [1_000, 10_000]).report()
 }
 
-if runQueue {
-    try await QueueBenchmark(snapshots: quick ? 50 : 100, backlogBytes: Int64(backlogMiB) << 20).run()
-}
-
 if runGRPC {
     let flushes = quick ? 3 : 20
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("statsink-bench-grpc-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let directory = try temporaryDirectory("grpc")
     defer { try? FileManager.default.removeItem(at: directory) }
     let rows = try await GRPCIngestBenchmark(flushes: flushes, directory: directory).run(streamCounts: [1, 4])
     GRPCIngestBenchmark.report(rows, flushes: flushes)
+    grpcRows = rows
+}
+
+if summaryMode {
+    var summary = BenchmarkSummary()
+    if let encoding { summary.addEncoding(encoding.rows, load: encoding.load) }
+    if let queueResult { summary.addQueue(queueResult) }
+    if let catchUpResult { summary.addCatchUp(catchUpResult, drain: queueResult?.drain) }
+    if let grpcRows { summary.addGRPC(grpcRows) }
+    summary.report(machine: machine)
 }
