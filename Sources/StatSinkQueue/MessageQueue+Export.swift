@@ -161,6 +161,7 @@ extension MessageQueue {
         try insert.step()
         let id = insert.int64(0)
         _ = try insert.step()
+        try addToQueuedTotals(connection, stream: stream.name, rows: 1, bytes: Int64(value.count))
         return id
     }
 }

@@ -101,6 +101,13 @@ extension MessageQueue {
                 let (condition, arguments) = filter.clause(timeColumn: "dead_lettered_at_ms")
                 var outcome = try Self.measure(connection, table: "dead_letters", condition: condition, arguments: arguments, dryRun: dryRun)
                 guard !dryRun, outcome.rows > 0 else { return outcome }
+                let totals = try connection.statement("""
+                    UPDATE streams SET queued_rows = queued_rows + requeued.rows, queued_bytes = queued_bytes + requeued.bytes
+                    FROM (SELECT stream, count(*) AS rows, sum(length(payload)) AS bytes FROM dead_letters WHERE \(condition) GROUP BY stream) AS requeued
+                    WHERE streams.stream = requeued.stream
+                    """)
+                totals.bind(arguments)
+                try totals.step()
                 let copy = try connection.statement("""
                     INSERT INTO messages (stream, topic, enqueued_at_ms, node_id, snapshot_seq, snapshot_time_ms, batch_index,
                         batch_count, format, metric_count, message_key, headers, payload, payload_bytes)
@@ -150,6 +157,9 @@ extension MessageQueue {
                 delete.bind(arguments)
                 try delete.step()
                 for count in counts {
+                    if !deadLetters {
+                        try Self.addToQueuedTotals(connection, stream: count.stream, rows: -Int64(count.rows), bytes: -count.bytes)
+                    }
                     try Self.countDrop(
                         connection, stream: QueueStream(name: count.stream, topic: ""), reason: .purge, rows: count.rows,
                         bytes: count.bytes, metrics: count.metrics, nowMs: nowMs

@@ -73,8 +73,12 @@ extension MessageQueue {
                         """)
                     Self.bindSalvaged(insert, row, from: 1, columns: 1...15)
                     try insert.step()
-                    let count = try connection.statement("UPDATE streams SET enqueued_rows = enqueued_rows + 1 WHERE stream = ?")
-                    count.bind(1, stream)
+                    let count = try connection.statement("""
+                        UPDATE streams SET enqueued_rows = enqueued_rows + 1, queued_rows = queued_rows + 1, queued_bytes = queued_bytes + ?
+                        WHERE stream = ?
+                        """)
+                    count.bind(1, Int64(row.borrowedBytes(13).count))
+                    count.bind(2, stream)
                     try count.step()
                     report.messages += 1
                     report.payloadBytes += Int64(row.borrowedBytes(13).count)

@@ -306,8 +306,8 @@ public final class MessageQueue: Sendable {
                     try delete.step()
                 }
                 let update = try connection.statement("""
-                    UPDATE streams SET delivered_rows = delivered_rows + ?, delivered_bytes = delivered_bytes + ?,
-                    last_delivery_at_ms = ? WHERE stream = ?
+                    UPDATE streams SET delivered_rows = delivered_rows + ?1, delivered_bytes = delivered_bytes + ?2,
+                    queued_rows = queued_rows - ?1, queued_bytes = queued_bytes - ?2, last_delivery_at_ms = ?3 WHERE stream = ?4
                     """)
                 update.bind(1, rows)
                 update.bind(2, bytes)
@@ -387,6 +387,7 @@ public final class MessageQueue: Sendable {
                         let delete = try connection.statement("DELETE FROM messages WHERE id = ?")
                         delete.bind(1, id)
                         try delete.step()
+                        try Self.addToQueuedTotals(connection, stream: stream.name, rows: -1, bytes: -bytes)
                         try Self.countDrop(connection, stream: stream, reason: .deadLetterNoRoom, rows: 1, bytes: bytes, metrics: metrics, nowMs: nowMs)
                     }
                     return
@@ -405,10 +406,12 @@ public final class MessageQueue: Sendable {
         read.bind(1, id)
         guard try read.step() else { return }  // gone already, e.g. dropped at the cap
         let values = read.copiedValues(count: 16)
+        let (stream, bytes) = (read.string(1) ?? "", read.int64(14))
         read.reset()
         let delete = try connection.statement("DELETE FROM messages WHERE id = ?")
         delete.bind(1, id)
         try delete.step()
+        try addToQueuedTotals(connection, stream: stream, rows: -1, bytes: -bytes)
         let insert = try connection.statement("""
             INSERT INTO dead_letters (id, stream, topic, enqueued_at_ms, node_id, snapshot_seq, snapshot_time_ms,
                 batch_index, batch_count, format, metric_count, message_key, headers, payload, payload_bytes,
@@ -458,7 +461,7 @@ public final class MessageQueue: Sendable {
     /// Counts of the whole file.
     public func statistics() throws(QueueError) -> QueueStatistics {
         try withConnection { (connection) throws(QueueError) -> QueueStatistics in
-            // Running totals kept by triggers (migration 0003): nothing here scans the backlog.
+            // Running totals (``addToQueuedTotals``): nothing here scans the backlog.
             let summary = try connection.statement("""
                 SELECT coalesce(sum(queued_rows), 0), coalesce(sum(queued_bytes), 0),
                        min((SELECT enqueued_at_ms FROM messages m WHERE m.stream = streams.stream ORDER BY id LIMIT 1)),
@@ -645,6 +648,7 @@ extension MessageQueue {
                 try record.step()
                 try connection.execute("PRAGMA user_version = \(migration.version)")
             }
+            try recomputeQueuedTotals(connection)
         }
     }
 
@@ -729,12 +733,37 @@ extension MessageQueue {
             try delete.step()
         }
         for (streamName, rows) in Dictionary(grouping: victims, by: \.stream) {
+            try addToQueuedTotals(connection, stream: streamName, rows: -Int64(rows.count), bytes: -rows.reduce(0) { $0 + $1.bytes })
             try countDrop(
                 connection, stream: QueueStream(name: streamName, topic: ""), reason: reason, rows: rows.count,
                 bytes: rows.reduce(0) { $0 + $1.bytes }, metrics: Int(rows.reduce(0) { $0 + $1.metrics }), nowMs: nowMs
             )
         }
         return (victims.count, freed)
+    }
+
+    /// Adds `rows` and `bytes` (negative: takes them away) to a stream's totals of waiting rows,
+    /// `streams.queued_rows` and `queued_bytes`, in the caller's transaction. Every insert into
+    /// and delete from `messages` comes with one (a trigger would load each deleted row: see
+    /// migration 0004); ``recomputeQueuedTotals(_:)`` repairs changes made by hand, at open.
+    static func addToQueuedTotals(_ connection: SQLiteConnection, stream: String, rows: Int64, bytes: Int64) throws(QueueError) {
+        let update = try connection.statement("UPDATE streams SET queued_rows = queued_rows + ?, queued_bytes = queued_bytes + ? WHERE stream = ?")
+        update.bind(1, rows)
+        update.bind(2, bytes)
+        update.bind(3, stream)
+        try update.step()
+    }
+
+    /// Counts the waiting rows of every stream afresh (one pass over `messages`, reading no
+    /// payload), in the caller's transaction.
+    static func recomputeQueuedTotals(_ connection: SQLiteConnection) throws(QueueError) {
+        try connection.execute("""
+            INSERT OR IGNORE INTO streams (stream, topic) SELECT stream, max(topic) FROM messages GROUP BY stream;
+            UPDATE streams SET queued_rows = 0, queued_bytes = 0;
+            UPDATE streams SET queued_rows = totals.rows, queued_bytes = totals.bytes
+            FROM (SELECT stream, count(*) AS rows, sum(length(payload)) AS bytes FROM messages GROUP BY stream) AS totals
+            WHERE streams.stream = totals.stream;
+            """)
     }
 
     private static func insert(
@@ -768,9 +797,13 @@ extension MessageQueue {
             ids.append(insert.int64(0))
             _ = try insert.step()
         }
-        let count = try connection.statement("UPDATE streams SET enqueued_rows = enqueued_rows + ? WHERE stream = ?")
+        let count = try connection.statement("""
+            UPDATE streams SET enqueued_rows = enqueued_rows + ?1, queued_rows = queued_rows + ?1, queued_bytes = queued_bytes + ?2
+            WHERE stream = ?3
+            """)
         count.bind(1, Int64(batch.count))
-        count.bind(2, stream.name)
+        count.bind(2, batch.payloadBytes)
+        count.bind(3, stream.name)
         try count.step()
         return ids
     }

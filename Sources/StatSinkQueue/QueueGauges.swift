@@ -42,7 +42,7 @@ extension MessageQueue {
         try withConnection { (connection) throws(QueueError) -> QueueGauges in
             try connection.readTransaction { () throws(QueueError) -> QueueGauges in
                 var streams: [String: QueueGauges.Stream] = [:]
-                // Running totals kept by triggers (migration 0003): nothing here scans the backlog.
+                // Running totals (``addToQueuedTotals``): nothing here scans the backlog.
                 let totals = try connection.statement("""
                     SELECT stream, enqueued_rows, queued_rows, queued_bytes, dead_letter_rows,
                            (SELECT enqueued_at_ms FROM messages m WHERE m.stream = streams.stream ORDER BY id LIMIT 1)

@@ -26,7 +26,7 @@ struct OperationsTests {
         try queue.purge(matching: RowFilter(ids: ids[5]...ids[5]), nowMs: 9_000)
 
         let status = try MessageQueue.status(path: directory.path("queue.db"), nowMs: 10_000)
-        #expect(status.schemaVersion == 3)
+        #expect(status.schemaVersion == 4)
         #expect(status.streams.count == 1)
         let stream = try #require(status.streams.first)
         let waiting = [3, 4]
@@ -93,6 +93,7 @@ struct OperationsTests {
         // Ids only increase: a new snapshot lands after the re-queued rows.
         let next = try enqueueGenerated(queue, metrics: 5, batchSize: 5, seed: 9)
         #expect(next.outcome.recordIDs.first! > byID.newFirstID!)
+        #expect(try streamsWithWrongTotals(directory.path("queue.db")) == [])
     }
 
     @Test func purgeDeletesByAgeOrIdsAndCountsDrops() throws {
@@ -126,6 +127,7 @@ struct OperationsTests {
         try queue.deadLetter(6, errorName: "INVALID_MSG", error: "bad", stream: testStream)
         #expect(try queue.purge(matching: RowFilter(ids: 1...100), deadLetters: true).rows == 1)
         #expect(try queue.statistics().deadLetters == 0 && queue.statistics().drops == [.purge: 6])
+        #expect(try streamsWithWrongTotals(path) == [])
     }
 
     @Test func exportThenImportCarriesEveryMessageToAnotherQueue() throws {
@@ -165,6 +167,7 @@ struct OperationsTests {
         #expect(rows.map(\.headers) == expected.map(\.headers))
         #expect(rows.allSatisfy { $0.topic == "central" })
         #expect(try sqlite3(directory.path("b.db"), "SELECT enqueued_rows FROM streams") == ["7"])
+        #expect(try streamsWithWrongTotals(directory.path("b.db")) == [])
     }
 
     @Test func importValidatesEveryLineFirstAndWritesNothingOnError() throws {

@@ -41,3 +41,14 @@ func enqueueGenerated(
 func sqlite3(_ path: String, _ sql: String) throws -> [String] {
     try SQLiteShell.run(path, sql)
 }
+
+/// The streams whose running totals (`queued_rows`, `queued_bytes`, `dead_letter_rows`) differ
+/// from a count of the rows themselves: none, if every insert and delete kept them.
+func streamsWithWrongTotals(_ path: String) throws -> [String] {
+    try sqlite3(path, """
+        SELECT stream FROM streams s
+        WHERE queued_rows != (SELECT count(*) FROM messages m WHERE m.stream = s.stream)
+           OR queued_bytes != (SELECT coalesce(sum(length(payload)), 0) FROM messages m WHERE m.stream = s.stream)
+           OR dead_letter_rows != (SELECT count(*) FROM dead_letters d WHERE d.stream = s.stream)
+        """)
+}
