@@ -1,5 +1,3 @@
-import Synchronization
-
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -13,8 +11,6 @@ import Darwin
 final class DiskReserve: Sendable {
     let path: String
     let bytes: Int64
-    /// Whether the reserve currently holds its space (as far as this process knows).
-    private let held = Atomic<Bool>(false)
 
     init(queuePath: String, bytes: Int64) {
         path = queuePath + "-reserve"
@@ -26,27 +22,23 @@ final class DiskReserve: Sendable {
     @discardableResult
     func replenish() -> Bool {
         guard bytes > 0 else { return Self.freeBytes(directoryOf: path) > 16 << 20 }
-        if held.load(ordering: .relaxed), Self.size(path) >= bytes { return true }
+        // The file itself says whether it is held (another process on the queue may release it).
+        if Self.size(path) >= bytes { return true }
         guard Self.freeBytes(directoryOf: path) > 2 * bytes else { return false }
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { return false }
-        defer { Glibc.close(descriptor) }
+        defer { _ = close(descriptor) }
         // Real blocks, not a sparse file: the point is to own the space.
         guard posix_fallocate(descriptor, 0, off_t(bytes)) == 0 else {
             ftruncate(descriptor, 0)
             return false
         }
-        held.store(true, ordering: .relaxed)
         return true
     }
 
-    /// Gives the space back to the file system; returns whether there was any to give.
-    @discardableResult
-    func release() -> Bool {
-        let had = Self.size(path) > 0
+    /// Gives the space back to the file system.
+    func release() {
         unlink(path)
-        held.store(false, ordering: .relaxed)
-        return had
     }
 
     /// Whether the file system holding the queue has less room than the reserve: a write that

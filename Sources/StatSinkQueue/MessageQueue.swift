@@ -286,7 +286,7 @@ public final class MessageQueue: Sendable {
     public func acknowledge(_ ids: [Int64], stream: QueueStream, nowMs: Int64 = currentTimeMs()) throws(QueueError) {
         guard !ids.isEmpty else { return }
         try withConnection { (connection) throws(QueueError) in
-            try recoveringFromFullDisk(connection) { () throws(QueueError) in try connection.transaction { () throws(QueueError) in
+            try writeRecoveringFromFullDisk(connection) { () throws(QueueError) in
                 // `length(payload)` comes from the record header alone, whereas reading
                 // `payload_bytes` (stored after the payload) in a RETURNING clause reads the whole
                 // payload back from its overflow pages: that more than doubled the delete's cost.
@@ -314,7 +314,7 @@ public final class MessageQueue: Sendable {
                 update.bind(3, nowMs)
                 update.bind(4, stream.name)
                 try update.step()
-            } }
+            }
         }
     }
 
@@ -337,7 +337,7 @@ public final class MessageQueue: Sendable {
 
     private func recordFailedAttempt(_ ids: [Int64], error: String?, noting: Bool, stream: QueueStream, nowMs: Int64) throws(QueueError) {
         try withConnection { (connection) throws(QueueError) in
-            try recoveringFromFullDisk(connection) { () throws(QueueError) in try connection.transaction { () throws(QueueError) in
+            try writeRecoveringFromFullDisk(connection) { () throws(QueueError) in
                 let update = try connection.statement("""
                     UPDATE messages SET attempts = attempts + 1, last_attempt_at_ms = ?, last_error = ? WHERE id = ?
                     """)
@@ -349,7 +349,7 @@ public final class MessageQueue: Sendable {
                     try update.step()
                 }
                 if noting, let error { try Self.noteStreamError(connection, stream: stream, error: error, nowMs: nowMs) }
-            } }
+            }
         }
     }
 
@@ -491,14 +491,14 @@ public final class MessageQueue: Sendable {
         }
     }
 
-    /// Runs `body`; when it fails because the disk (not the byte cap) is full, makes room with
-    /// ``recoverSpace(_:)`` and runs it once more.
-    private func recoveringFromFullDisk<T>(_ connection: SQLiteConnection, _ body: () throws(QueueError) -> T) throws(QueueError) -> T {
+    /// Runs `body` in a write transaction; when it fails because the disk (not the byte cap) is
+    /// full, makes room with ``recoverSpace(_:)`` and runs it once more.
+    private func writeRecoveringFromFullDisk(_ connection: SQLiteConnection, _ body: () throws(QueueError) -> Void) throws(QueueError) {
         do {
-            return try body()
+            try connection.transaction(body)
         } catch where error.isFull && reserve.diskIsFull {
             recoverSpace(connection)
-            return try body()
+            try connection.transaction(body)
         }
     }
 
