@@ -444,17 +444,34 @@ public final class MessageQueue: Sendable {
 
     /// Returns free pages to the file system when more than `keepFreeBytes` are free (incremental
     /// auto-vacuum): after a backlog drains, the file shrinks back.
+    ///
+    /// Works in steps of at most ``reclaimStepPages``, each its own transaction, letting writers
+    /// in between, then checkpoints so that the file really shrinks: freeing a page costs 0.1-0.2 ms, and in one step the 65,000 pages of a drained
+    /// 1 GiB backlog held a live snapshot's write back for 16 s.
     public func reclaimSpace(keepFreeBytes: Int64 = 8 << 20) throws(QueueError) {
-        try withConnection { (connection) throws(QueueError) in
-            let pageSize = try connection.integer("PRAGMA page_size")
-            let free = try connection.integer("PRAGMA freelist_count")
-            let keepPages = keepFreeBytes / max(pageSize, 1)
-            if free > keepPages {
-                try connection.execute("PRAGMA incremental_vacuum(\(free - keepPages))")
+        var freeBefore = Int64.max
+        while true {
+            let freeNow = try withConnection { (connection) throws(QueueError) -> Int64 in
+                let pageSize = try connection.integer("PRAGMA page_size")
+                let free = try connection.integer("PRAGMA freelist_count")
+                let surplus = free - keepFreeBytes / max(pageSize, 1)
+                // Stop when done, or when the last step freed nothing (nothing to gain by looping).
+                guard surplus > 0, free < freeBefore else { return 0 }
+                try connection.execute("PRAGMA incremental_vacuum(\(min(surplus, Self.reclaimStepPages)))")
+                return free
             }
+            guard freeNow > 0 else { break }
+            freeBefore = freeNow
+            usleep(1000)  // a waiting writer takes the lock now, not after the next step
         }
+        // In WAL mode the file shrinks when the vacuum's pages reach it: at a checkpoint.
+        if freeBefore != .max { try checkpoint() }
         if reserve.replenish() { diskLimitBytes.withLock { $0 = nil } }
     }
+
+    /// The most pages ``reclaimSpace(keepFreeBytes:)`` frees in one transaction (8 MiB of 16 KiB
+    /// pages, about 0.1 s).
+    static let reclaimStepPages: Int64 = 512
 
     // MARK: Reading
 
