@@ -118,7 +118,8 @@ struct CatchUpBenchmark {
         sync()  // the fill's dirty pages written back now, not during the measured phases
 
         // The live writer alone: the baseline, and the rest of the backlog.
-        let live = LiveWriter(writer: writer, interval: liveInterval, quietWrites: quietWrites)
+        let live = LiveWriter(interval: liveInterval, quietWrites: quietWrites)
+        live.start(writing: writer)
         let quietEnd = clock.now.advanced(by: liveInterval * quietWrites + timeout)
         while live.phase == .noDrain {
             guard clock.now < quietEnd else { throw Failure(description: "the live writer did not write \(quietWrites) snapshots") }

@@ -48,10 +48,13 @@ final class LiveWriter: Sendable {
         var backlogLastID: Int64 = 0
     }
 
-    /// Starts writing at once through `writer`.
-    init(writer: SinkWriter, interval: Duration, quietWrites: Int) {
+    init(interval: Duration, quietWrites: Int) {
         self.interval = interval
         self.quietWrites = quietWrites
+    }
+
+    /// Starts writing through `writer`, on a task of its own until ``stop()``.
+    func start(writing writer: SinkWriter) {
         let started = Task { [self] in await write(through: writer) }
         task.withLock { $0 = started }
     }

@@ -40,7 +40,7 @@ struct SyntheticBacklog {
         let encoder = SnapshotEncoder(options: options)
         var filled = Filled()
         var timestampMs = firstTimestampMs
-        // Counted as written (the queue's statistics would read the whole table each time).
+        // Counted as the encoder returns them: the payload bytes are known there.
         while filled.payloadBytes < bytes {
             timestampMs += 10_000
             let snapshot = source.nextSnapshot(timestampMs: timestampMs)
