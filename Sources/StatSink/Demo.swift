@@ -57,6 +57,9 @@ public enum Demo {
         try cluster.createTopic(name: topic, partitions: 1)
         let path = options.queuePath ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("statsink-demo-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max)).db").path
+        // A scratch queue of the demo's own goes when it ends (its disk reserve alone is 16 MiB);
+        // one the user named stays, to be read with sqlite3 afterwards.
+        defer { if options.queuePath == nil { MessageQueue.removeFiles(atPath: path) } }
         output("statsink demo: broker \(cluster.bootstrapServers) (librdkafka \(Librdkafka.version) mock cluster), topic \(topic), queue \(path)")
 
         let sink = KafkaSinkConfiguration(

@@ -84,11 +84,9 @@ struct EnqueueBenchmark {
         return row
     }
 
-    /// A database file with its WAL and shared-memory files.
+    /// A database file with everything beside it (WAL, shared memory, disk reserve, lock).
     static func removeDatabase(_ path: String) {
-        for suffix in ["", "-wal", "-shm"] {
-            try? FileManager.default.removeItem(atPath: path + suffix)
-        }
+        MessageQueue.removeFiles(atPath: path)
     }
 }
 

@@ -20,7 +20,7 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "Seconds the broker stays down.")
     var outage: Int = 10
 
-    @Option(help: "The queue file (default: a new file in the temporary directory).")
+    @Option(help: "The queue file, kept afterwards for sqlite3 (default: a scratch file in the temporary directory, deleted at the end).")
     var db: String?
 
     func validate() throws {

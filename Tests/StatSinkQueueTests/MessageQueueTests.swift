@@ -29,6 +29,20 @@ struct MessageQueueTests {
         ])
     }
 
+    @Test func removeFilesLeavesNothingOfAQueueBehind() throws {
+        let path = directory.path("scratch.db")
+        let queue = try open("scratch.db")
+        try enqueueGenerated(queue)
+        queue.close()
+        let before = try FileManager.default.contentsOfDirectory(atPath: directory.url.path).filter { $0.hasPrefix("scratch.db") }
+        #expect(before.contains("scratch.db-reserve") && before.contains("scratch.db-drainer.lock"), "\(before)")
+        _ = FileManager.default.createFile(atPath: path + "-wal", contents: Data([1]))
+        _ = FileManager.default.createFile(atPath: path + "-damaged", contents: Data())
+        MessageQueue.removeFiles(atPath: path)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.url.path).filter { $0.hasPrefix("scratch.db") } == [])
+        MessageQueue.removeFiles(atPath: path)  // nothing left: not an error
+    }
+
     @Test func pageSizeIsSetOnNewFilesOnlyAndMustBeAPowerOfTwo() throws {
         let path = directory.path("small-pages.db")
         try MessageQueue(configuration: MessageQueueConfiguration(path: path, pageSize: 4096), role: .writer).close()

@@ -33,7 +33,7 @@ struct QueueModelTests {
             // the disk, and fsyncs would only slow it down.
             let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
             let path = "\(base)/statsink-model-\(getpid())-\(seed).db"
-            defer { for suffix in ["", "-wal", "-shm", "-drainer.lock"] { unlink(path + suffix) } }
+            defer { MessageQueue.removeFiles(atPath: path) }
             var run = ModelRun(seed: seed, path: path)
             do {
                 try run.execute(steps: 40)

@@ -4,13 +4,18 @@ import StatSinkModel
 import StatSinkQueue
 import StatSinkTestKit
 
-/// A fresh directory for one test's queue files.
-struct TemporaryDirectory {
+/// A fresh directory for one test's queue files, deleted with everything in it when the last
+/// reference goes (each queue leaves a 16 MiB disk reserve beside it).
+final class TemporaryDirectory: Sendable {
     let url: URL
 
     init() {
         url = FileManager.default.temporaryDirectory.appendingPathComponent("statsink-queue-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(at: url)
     }
 
     func path(_ name: String) -> String { url.appendingPathComponent(name).path }
