@@ -48,10 +48,17 @@ public struct FuzzOutcome: Sendable, Hashable {
     public static func shape(of message: String) -> String {
         var result = ""
         var quote: Character?
+        var escaped = false
         var lastWasDigit = false
         for character in message {
             if let open = quote {
-                if character == open { quote = nil }
+                if escaped {
+                    escaped = false
+                } else if character == "\\" {
+                    escaped = true
+                } else if character == open {
+                    quote = nil
+                }
                 continue
             }
             if character == "\"" {
