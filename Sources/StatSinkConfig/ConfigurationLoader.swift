@@ -42,6 +42,15 @@ public enum ConfigurationLoader {
     ///   - fileName: The name problems and notes are reported under.
     /// - Throws: ``ConfigurationError`` when the text is not a valid configuration.
     public static func parse(yaml: String, fileName: String) throws(ConfigurationError) -> StatSinkConfiguration {
+        var result: Result<StatSinkConfiguration, ConfigurationError>?
+        // Deeply nested documents need more stack than the caller's thread may have.
+        ParsingThread.run {
+            result = Result { () throws(ConfigurationError) in try parseOnThisThread(yaml: yaml, fileName: fileName) }
+        }
+        return try result!.get()
+    }
+
+    private static func parseOnThisThread(yaml: String, fileName: String) throws(ConfigurationError) -> StatSinkConfiguration {
         let root: Node
         switch composeDocument(yaml) {
         case .failure(let failure):
@@ -162,11 +171,19 @@ private func documentFailure(from error: YamlError, in text: String) -> Document
     case .scanner(let context, let problem, let mark, _),
         .parser(let context, let problem, let mark, _),
         .composer(let context, let problem, let mark, _):
-        return DocumentFailure(line: mark.line, message: describe(problem, context))
+        return DocumentFailure(line: min(mark.line, lineCount(text)), message: describe(problem, context))
     case .reader(let problem, let offset, _, _):
         let line = offset.map { offset in text.prefix(offset).reduce(1) { $1 == "\n" ? $0 + 1 : $0 } }
         return DocumentFailure(line: line, message: "invalid YAML: \(problem)")
     default:
         return DocumentFailure(message: "invalid YAML: \(error)")
     }
+}
+
+/// The number of lines of `text` as libyaml counts them (LF, CRLF, CR, NEL, LS and PS end a
+/// line), a last line without a break included. libyaml places an error at the end of a file
+/// that does not end with a line break on the line after the last: it is reported on the last.
+private func lineCount(_ text: String) -> Int {
+    let breaks: Set<Character> = ["\n", "\r\n", "\r", "\u{85}", "\u{2028}", "\u{2029}"]
+    return text.reduce(1) { breaks.contains($1) ? $0 + 1 : $0 }
 }

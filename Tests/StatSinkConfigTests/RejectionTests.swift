@@ -275,4 +275,32 @@ struct RejectionTests {
             #expect(error.description == "\(bad.path):7: \(tc).batch_size: expected an unsigned 32-bit integer, got \"-1\"")
         }
     }
+
+    // Inputs `statsink-fuzz config` found (issue 6).
+
+    @Test("a document nested as deep as libyaml allows is rejected on a small stack, not a crash")
+    func deepNestingOnASmallStack() async {
+        let yaml = "stats_sinks: " + String(repeating: "[", count: 990) + "x" + String(repeating: "]", count: 990) + "\n"
+        // 256 KiB, less than a secondary thread gets on Darwin: the loader brings its own stack.
+        let found = await withCheckedContinuation { continuation in
+            let thread = Thread {
+                do throws(ConfigurationError) {
+                    _ = try parse(yaml)
+                    continuation.resume(returning: [ConfigurationProblem]())
+                } catch {
+                    continuation.resume(returning: error.problems)
+                }
+            }
+            thread.stackSize = 256 << 10
+            thread.start()
+        }
+        #expect(found.first?.keyPath == "stats_sinks[0]")
+        #expect(found.first?.message.hasPrefix("expected a mapping with name and typed_config") == true)
+    }
+
+    @Test("a syntax error at the end of a file without a final line break is on its last line")
+    func syntaxErrorAtTheEnd() {
+        #expect(problems("stats_sinks: {a: b").first?.line == 1)
+        #expect(problems("node: {}\nstats_sinks: [").first?.line == 2)
+    }
 }
