@@ -44,8 +44,10 @@ struct FuzzCommandOptions: ParsableArguments {
     var artifacts = "fuzz-artifacts"
     @Option(help: "Stop after this many failures.")
     var maxFailures = 1
-    @Option(help: "Run the target once on each of these files (saved failures) instead of fuzzing.")
+    @Option(parsing: .upToNextOption, help: "Run the target once on each of these files (saved failures) instead of fuzzing.")
     var replay: [String] = []
+    @Option(help: "The stack of the thread inputs run on, in KiB.")
+    var stackKib = FuzzOptions().stackSize >> 10
     @Flag(help: "No progress lines, only the table.")
     var quiet = false
     @Flag(help: "List the outcome classes after the table.")
@@ -55,6 +57,7 @@ struct FuzzCommandOptions: ParsableArguments {
         if let seconds, !(seconds > 0) { throw ValidationError("--seconds must be positive") }
         if let iterations, iterations < 1 { throw ValidationError("--iterations must be at least 1") }
         guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+        guard stackKib >= 64 else { throw ValidationError("--stack-kib must be at least 64") }
         guard maxFailures >= 1 else { throw ValidationError("--max-failures must be at least 1") }
     }
 
@@ -63,6 +66,7 @@ struct FuzzCommandOptions: ParsableArguments {
         var options = FuzzOptions(seed: seed, iterations: iterations, seconds: seconds, timeout: .nanoseconds(Int64(timeout * 1e9)))
         options.artifactsDirectory = artifacts
         options.maximumFailures = maxFailures
+        options.stackSize = stackKib << 10
         options.extraSeeds = try corpus.flatMap(Self.files)
         let quiet = quiet
         let report = Fuzzer.run(target, options: options) { line in
@@ -81,7 +85,8 @@ struct FuzzCommandOptions: ParsableArguments {
         var failed = false
         for path in replay {
             guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
-            let (outcome, took) = Fuzzer.replay(target, input: Array(data), timeout: .nanoseconds(Int64(timeout * 1e9)))
+            let (outcome, took) = Fuzzer.replay(
+                target, input: Array(data), timeout: .nanoseconds(Int64(timeout * 1e9)), stackSize: stackKib << 10)
             if let message = outcome.failureMessage {
                 failed = true
                 print("\(path): FAILURE after \(took): \(message)")

@@ -44,10 +44,9 @@ public struct ConfigFuzzTarget: FuzzTarget {
 
     static func check(_ error: ConfigurationError, text: String) -> FuzzOutcome {
         guard let first = error.problems.first else { return .failure("a ConfigurationError without problems") }
-        // libyaml also breaks lines at CR, NEL and the Unicode separators.
-        let lineCount = 1 + text.unicodeScalars.reduce(0) { count, scalar in
-            ["\n", "\r", "\u{85}", "\u{2028}", "\u{2029}"].contains(scalar) ? count + 1 : count
-        }
+        // libyaml breaks lines at LF, CRLF, CR, NEL and the Unicode separators.
+        let breaks: Set<Character> = ["\n", "\r\n", "\r", "\u{85}", "\u{2028}", "\u{2029}"]
+        let lineCount = text.reduce(1) { breaks.contains($1) ? $0 + 1 : $0 }
         for problem in error.problems {
             if problem.message.isEmpty { return .failure("a problem without a message: \(problem)") }
             if problem.file != fileName { return .failure("a problem naming the file \(problem.file)") }
@@ -61,8 +60,20 @@ public struct ConfigFuzzTarget: FuzzTarget {
                 return .failure("a problem with neither a line nor a key path: \(problem)")
             }
         }
-        let keyPath = first.keyPath.split(separator: ".").prefix(2).joined(separator: ".")
-            .split(separator: "[").map { $0.hasSuffix("]") ? "[…]" : String($0) }.joined()
+        // The first two keys of the path, indices and bracketed keys as `[…]`.
+        var keyPath = ""
+        var inBrackets = false
+        for character in first.keyPath {
+            if inBrackets {
+                if character == "]" { inBrackets = false }
+            } else if character == "[" {
+                inBrackets = true
+                keyPath += "[…]"
+            } else {
+                keyPath.append(character)
+            }
+        }
+        keyPath = keyPath.split(separator: ".").prefix(2).joined(separator: ".")
         return .rejected("\(keyPath.isEmpty ? "(file)" : keyPath): \(FuzzOutcome.shape(of: first.message))")
     }
 

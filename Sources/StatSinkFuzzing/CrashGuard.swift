@@ -19,6 +19,8 @@ enum CrashGuard {
     private nonisolated(unsafe) static var inputCapacity = 0
     private nonisolated(unsafe) static var inputCount = 0
     private nonisolated(unsafe) static var iteration = 0
+    /// Whether the input is running (rather than being made: a crash then is the fuzzer's).
+    private nonisolated(unsafe) static var running = false
     /// `statsink-fuzz: TARGET seed SEED iteration `, NUL-free.
     private nonisolated(unsafe) static var header = Text()
     /// `DIRECTORY/TARGET-seedSEED-iteration`.
@@ -112,6 +114,12 @@ enum CrashGuard {
         }
         inputCount = count
         iteration = number
+        running = true
+    }
+
+    /// Records that the input in flight returned.
+    static func finished() {
+        running = false
     }
 
     private static func crashed(_ signal: Int32) {
@@ -171,7 +179,7 @@ enum CrashGuard {
         append("\n")
         append(UnsafePointer(header.start), header.count)
         append(UInt64(iteration))
-        append(": ")
+        append(running ? ": " : ": while making the next input (a bug of the fuzzer) from this one: ")
         append(reason)
         append(number)
         append(saved ? "; input saved to " : "; the input could not be saved to ")

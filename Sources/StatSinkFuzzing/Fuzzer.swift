@@ -37,14 +37,26 @@ public enum Fuzzer {
         }
     }
 
-    /// Runs `target` once on `input`, with its oracles and the time limit.
-    public static func replay(_ target: any FuzzTarget, input: [UInt8], timeout: Duration = .seconds(2)) -> (FuzzOutcome, Duration) {
-        let clock = ContinuousClock()
-        let start = clock.now
-        var outcome = target.run(input)
-        let took = start.duration(to: clock.now)
-        if outcome.failureMessage == nil, took > timeout { outcome = .failure("took \(took) (limit \(timeout))") }
-        return (outcome, took)
+    /// Runs `target` once on `input`, with its oracles and the time limit, on a thread with the
+    /// stack of a run (`stackSize`).
+    public static func replay(
+        _ target: any FuzzTarget, input: [UInt8], timeout: Duration = .seconds(2), stackSize: Int = FuzzOptions().stackSize
+    ) -> (FuzzOutcome, Duration) {
+        let done = DispatchSemaphore(value: 0)
+        let result = Mutex<(FuzzOutcome, Duration)?>(nil)
+        let thread = Thread {
+            let clock = ContinuousClock()
+            let start = clock.now
+            var outcome = target.run(input)
+            let took = start.duration(to: clock.now)
+            if outcome.failureMessage == nil, took > timeout { outcome = .failure("took \(took) (limit \(timeout))") }
+            result.withLock { $0 = (outcome, took) }
+            done.signal()
+        }
+        thread.stackSize = stackSize
+        thread.start()
+        done.wait()
+        return result.withLock { $0! }
     }
 
     private static func start(
@@ -86,6 +98,8 @@ public enum Fuzzer {
                 nextProgress = now + .seconds(10)
             }
             let iteration = report.iterations
+            // Making the input is watched too: a mutation that never ends is a hang as well.
+            watchdog.begin()
             var input: [UInt8]
             if iteration < seedCount {
                 input = corpus[iteration]
@@ -100,9 +114,9 @@ public enum Fuzzer {
 
             CrashGuard.setInput(input, iteration: iteration)
             let before = clock.now
-            watchdog.begin()
             var outcome = target.run(input)
             watchdog.end()
+            CrashGuard.finished()
             let took = before.duration(to: clock.now)
             report.iterations += 1
             report.slowest = max(report.slowest, took)

@@ -245,14 +245,30 @@ enum YAMLMutator {
     /// The document as JSON (flow YAML with every string quoted), or `nil` when it does not
     /// compose.
     static func jsonForm(of text: String) -> String? {
-        guard let node = try? Yams.compose(yaml: text) else { return nil }
+        // Composing recurses per level: shallow documents only, the fuzzer's stack is small.
+        var brackets = 0
+        var indentation = 0
+        var column: Int? = 0
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: "[") || byte == UInt8(ascii: "{") { brackets += 1 }
+            if byte == 0x0A {
+                column = 0
+            } else if byte == 0x20, let spaces = column {
+                column = spaces + 1
+                indentation = max(indentation, spaces + 1)
+            } else {
+                column = nil
+            }
+        }
+        guard brackets <= 100, indentation <= 100, let node = try? Yams.compose(yaml: text) else { return nil }
         var json = ""
         writeJSON(node, into: &json, depth: 0)
-        return json + "\n"
+        // Aliases are written out: a billion laughs would never end.
+        return json.utf8.count <= 1 << 16 ? json + "\n" : nil
     }
 
     private static func writeJSON(_ node: Node, into json: inout String, depth: Int) {
-        guard depth < 200 else {
+        guard depth < 200, json.utf8.count <= 1 << 16 else {
             json += "null"
             return
         }
