@@ -47,7 +47,18 @@ public enum ConfigurationLoader {
         ParsingThread.run {
             result = Result { () throws(ConfigurationError) in try parseOnThisThread(yaml: yaml, fileName: fileName) }
         }
-        return try result!.get()
+        do {
+            return try result!.get()
+        } catch {
+            // libyaml places the end of a file without a final line break (where an empty
+            // document or a syntax error may be) on the line after the last: it is the last.
+            let lines = lineCount(yaml)
+            throw ConfigurationError(problems: error.problems.map { problem in
+                var problem = problem
+                problem.line = problem.line.map { min($0, lines) }
+                return problem
+            })
+        }
     }
 
     private static func parseOnThisThread(yaml: String, fileName: String) throws(ConfigurationError) -> StatSinkConfiguration {
@@ -171,7 +182,7 @@ private func documentFailure(from error: YamlError, in text: String) -> Document
     case .scanner(let context, let problem, let mark, _),
         .parser(let context, let problem, let mark, _),
         .composer(let context, let problem, let mark, _):
-        return DocumentFailure(line: min(mark.line, lineCount(text)), message: describe(problem, context))
+        return DocumentFailure(line: mark.line, message: describe(problem, context))
     case .reader(let problem, let offset, _, _):
         let line = offset.map { offset in text.prefix(offset).reduce(1) { $1 == "\n" ? $0 + 1 : $0 } }
         return DocumentFailure(line: line, message: "invalid YAML: \(problem)")
@@ -181,8 +192,7 @@ private func documentFailure(from error: YamlError, in text: String) -> Document
 }
 
 /// The number of lines of `text` as libyaml counts them (LF, CRLF, CR, NEL, LS and PS end a
-/// line), a last line without a break included. libyaml places an error at the end of a file
-/// that does not end with a line break on the line after the last: it is reported on the last.
+/// line), a last line without a break included.
 private func lineCount(_ text: String) -> Int {
     let breaks: Set<Character> = ["\n", "\r\n", "\r", "\u{85}", "\u{2028}", "\u{2029}"]
     return text.reduce(1) { breaks.contains($1) ? $0 + 1 : $0 }

@@ -298,9 +298,10 @@ struct RejectionTests {
         #expect(found.first?.message.hasPrefix("expected a mapping with name and typed_config") == true)
     }
 
-    @Test("a syntax error at the end of a file without a final line break is on its last line")
+    @Test("a problem at the end of a file without a final line break is on its last line")
     func syntaxErrorAtTheEnd() {
         #expect(problems("stats_sinks: {a: b").first?.line == 1)
         #expect(problems("node: {}\nstats_sinks: [").first?.line == 2)
+        #expect(problems("---\n# only a comment").first?.line == 2)
     }
 }
