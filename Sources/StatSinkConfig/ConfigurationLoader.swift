@@ -128,11 +128,13 @@ let duplicateKeyMarker = "__statsink_duplicate_"
 /// retried; the decoder then reports the duplicates where they are.
 func composeDocument(_ yaml: String) -> Result<Node?, DocumentFailure> {
     var text = yaml
+    var line: Int?
     for attempt in 0..<200 {
         do {
             return .success(try Yams.compose(yaml: text))
         } catch let error as YamlError {
             if case .duplicatedKeysInMapping(let keys, let context) = error {
+                line = context.mark.line
                 if let marked = insertDuplicateMarker(attempt, into: text, at: context.mark) {
                     text = marked
                     continue
@@ -145,17 +147,26 @@ func composeDocument(_ yaml: String) -> Result<Node?, DocumentFailure> {
             return .failure(DocumentFailure(message: "invalid YAML: \(error)"))
         }
     }
-    return .failure(DocumentFailure(message: "too many duplicate keys"))
+    return .failure(DocumentFailure(line: line, message: "too many duplicate keys"))
 }
 
 /// `text` with a marker inserted into the key scalar starting at `mark`, or `nil` when that
 /// key is not a plain or quoted scalar.
 private func insertDuplicateMarker(_ number: Int, into text: String, at mark: Mark) -> String? {
-    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-    guard mark.line >= 1, mark.line <= lines.count else { return nil }
-    var scalars = Array(lines[mark.line - 1].unicodeScalars)
-    var position = mark.column - 1
-    guard position >= 0, position < scalars.count else { return nil }
+    var scalars = Array(text.unicodeScalars)
+    // Lines and columns as libyaml counts them: after a byte order mark, LF, CRLF, CR, NEL,
+    // LS and PS each ending a line, columns in scalars.
+    var index = scalars.first == "\u{FEFF}" ? 1 : 0
+    var line = 1
+    while line < mark.line, index < scalars.count {
+        let scalar = scalars[index]
+        index += 1
+        if scalar == "\r", index < scalars.count, scalars[index] == "\n" { index += 1 }
+        if isLineBreak(scalar) { line += 1 }
+    }
+    guard line == mark.line, mark.column >= 1 else { return nil }
+    var position = index + mark.column - 1
+    guard position < scalars.count, !scalars[index..<position].contains(where: isLineBreak) else { return nil }
     let first = scalars[position]
     if first == "\"" || first == "'" {
         position += 1
@@ -164,10 +175,13 @@ private func insertDuplicateMarker(_ number: Int, into text: String, at mark: Ma
         return nil
     }
     scalars.insert(contentsOf: "\(duplicateKeyMarker)\(number)__".unicodeScalars, at: position)
-    var line = String.UnicodeScalarView()
-    line.append(contentsOf: scalars)
-    lines[mark.line - 1] = String(line)
-    return lines.joined(separator: "\n")
+    var result = String.UnicodeScalarView()
+    result.append(contentsOf: scalars)
+    return String(result)
+}
+
+private func isLineBreak(_ scalar: Unicode.Scalar) -> Bool {
+    scalar == "\n" || scalar == "\r" || scalar == "\u{85}" || scalar == "\u{2028}" || scalar == "\u{2029}"
 }
 
 /// A one-line description of a Yams parse error and its line.
@@ -194,6 +208,11 @@ private func documentFailure(from error: YamlError, in text: String) -> Document
 /// The number of lines of `text` as libyaml counts them (LF, CRLF, CR, NEL, LS and PS end a
 /// line), a last line without a break included.
 private func lineCount(_ text: String) -> Int {
-    let breaks: Set<Character> = ["\n", "\r\n", "\r", "\u{85}", "\u{2028}", "\u{2029}"]
-    return text.reduce(1) { breaks.contains($1) ? $0 + 1 : $0 }
+    var count = 1
+    var previous: Unicode.Scalar?
+    for scalar in text.unicodeScalars {
+        if isLineBreak(scalar), !(scalar == "\n" && previous == "\r") { count += 1 }
+        previous = scalar
+    }
+    return count
 }

@@ -298,6 +298,14 @@ struct RejectionTests {
         #expect(found.first?.message.hasPrefix("expected a mapping with name and typed_config") == true)
     }
 
+    @Test("duplicate keys are named by key path whatever the line breaks", arguments: ["\r\n", "\r", "\u{85}", "\u{2028}"])
+    func duplicateKeysWithOtherLineBreaks(lineBreak: String) {
+        let yaml = "\u{FEFF}" + ["node:", "  id: a", "  id: b", "  cluster: c", "  cluster: c"].joined(separator: lineBreak) + lineBreak
+        let found = problems(yaml)
+        #expect(found.map(\.keyPath) == ["node.id", "node.cluster", "stats_sinks"])
+        #expect(found.map(\.line) == [3, 5, nil])
+    }
+
     @Test("a problem at the end of a file without a final line break is on its last line")
     func syntaxErrorAtTheEnd() {
         #expect(problems("stats_sinks: {a: b").first?.line == 1)
