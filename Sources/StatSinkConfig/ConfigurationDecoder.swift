@@ -73,8 +73,10 @@ extension Node {
 
 /// `parent.key`, or `parent["key"]` when the key would make the path ambiguous.
 func childPath(_ parent: String, _ key: String) -> String {
-    let needsBrackets = key.isEmpty || key.contains { ".[]\"' \t".contains($0) }
-    if needsBrackets { return "\(parent)[\(key.quotedForMessage)]" }
+    // Also a key with characters that print escaped (a line break would split the problem's line).
+    let quoted = key.quotedForMessage
+    let needsBrackets = key.isEmpty || key.contains { ".[]\"' \t".contains($0) } || quoted.utf8.count != key.utf8.count + 2
+    if needsBrackets { return "\(parent)[\(quoted)]" }
     return parent.isEmpty ? key : "\(parent).\(key)"
 }
 

@@ -306,6 +306,13 @@ struct RejectionTests {
         #expect(found.map(\.line) == [3, 5, nil])
     }
 
+    @Test("a key with a line break is quoted in the key path, so that each problem stays one line")
+    func keysWithLineBreaks() {
+        let found = problems(config(extra: "\"a\\nb\": 1\nbuffer: {\"x\\u2028\": 2}"))
+        #expect(found.map(\.keyPath) == ["[\"a\\nb\"]", "buffer[\"x\\u2028\"]"])
+        #expect(found.allSatisfy { !$0.description.contains(where: \.isNewline) })
+    }
+
     @Test("a problem at the end of a file without a final line break is on its last line")
     func syntaxErrorAtTheEnd() {
         #expect(problems("stats_sinks: {a: b").first?.line == 1)
