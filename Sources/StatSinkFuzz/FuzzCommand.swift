@@ -52,6 +52,8 @@ struct FuzzCommandOptions: ParsableArguments {
     var quiet = false
     @Flag(help: "List the outcome classes after the table.")
     var outcomes = false
+    @Flag(help: "Save the slowest input to the artifacts directory.")
+    var saveSlowest = false
 
     func validate() throws {
         if let seconds, !(seconds > 0) { throw ValidationError("--seconds must be positive") }
@@ -67,6 +69,7 @@ struct FuzzCommandOptions: ParsableArguments {
         options.artifactsDirectory = artifacts
         options.maximumFailures = maxFailures
         options.stackSize = stackKib << 10
+        options.saveSlowest = saveSlowest
         options.extraSeeds = try corpus.flatMap(Self.files)
         let quiet = quiet
         let report = Fuzzer.run(target, options: options) { line in
@@ -74,6 +77,7 @@ struct FuzzCommandOptions: ParsableArguments {
         }
         print(FuzzReport.tableHeader)
         print(report.tableRow)
+        if let file = report.slowestFile { print("slowest input: iteration \(report.slowestIteration), saved to \(file)") }
         if outcomes {
             print("\noutcome classes (most frequent first):")
             report.outcomeLines(limit: .max).forEach { print($0) }

@@ -19,6 +19,8 @@ public struct FuzzOptions: Sendable {
     public var maximumFailures: Int
     /// The corpus grows by inputs of unseen outcomes up to this many entries.
     public var maximumCorpus: Int
+    /// Save the slowest input to the artifacts directory at the end.
+    public var saveSlowest = false
     /// The stack of the thread the inputs run on. 512 KiB, the secondary threads' default
     /// on Darwin, so that deep recursion shows on the smallest stack the code may get.
     public var stackSize: Int

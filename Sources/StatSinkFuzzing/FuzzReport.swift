@@ -43,6 +43,10 @@ public struct FuzzReport: Sendable {
     public var corpusSize = 0
     /// The longest time one input took.
     public var slowest: Duration = .zero
+    /// The iteration of the slowest input.
+    public var slowestIteration = 0
+    /// Where the slowest input was saved (``FuzzOptions/saveSlowest``).
+    public var slowestFile: String?
 
     /// Inputs per second.
     public var executionsPerSecond: Double {

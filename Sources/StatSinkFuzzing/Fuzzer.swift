@@ -85,6 +85,7 @@ public enum Fuzzer {
         let seconds = options.seconds ?? (options.iterations == nil ? 60 : nil)
         let deadline = seconds.map { started + .nanoseconds(Int64($0 * 1e9)) }
         var nextProgress = started + .seconds(10)
+        var slowestInput: [UInt8] = []
 
         CrashGuard.install(target: target.name, seed: options.seed, directory: options.artifactsDirectory, capacity: target.maximumInputSize)
         defer { CrashGuard.uninstall() }
@@ -119,7 +120,11 @@ public enum Fuzzer {
             CrashGuard.finished()
             let took = before.duration(to: clock.now)
             report.iterations += 1
-            report.slowest = max(report.slowest, took)
+            if took > report.slowest {
+                report.slowest = took
+                report.slowestIteration = iteration
+                slowestInput = input
+            }
             if outcome.failureMessage == nil, took > options.timeout {
                 outcome = .failure("took \(took) (limit \(options.timeout))")
             }
@@ -128,7 +133,7 @@ public enum Fuzzer {
             case .accepted: report.accepted += 1
             case .rejected: report.rejected += 1
             case .failure(let message):
-                let failure = FuzzFailure(iteration: iteration, message: message, input: input, file: save(input, target: target.name, iteration: iteration, options: options))
+                let failure = FuzzFailure(iteration: iteration, message: message, input: input, file: save(input, name: "\(target.name)-seed\(options.seed)-iteration\(iteration).bin", options: options))
                 report.failures.append(failure)
                 progress?(failure.description(target: target.name, seed: options.seed))
                 if report.failures.count >= options.maximumFailures { break inputs }
@@ -145,6 +150,9 @@ public enum Fuzzer {
         watchdog.stop()
         report.elapsed = started.duration(to: clock.now)
         report.corpusSize = corpus.count
+        if options.saveSlowest {
+            report.slowestFile = save(slowestInput, name: "\(target.name)-seed\(options.seed)-slowest.bin", options: options)
+        }
         return report
     }
 
@@ -154,10 +162,10 @@ public enum Fuzzer {
             + "\(report.outcomes.count) outcomes, corpus \(corpus), failures \(report.failures.count)"
     }
 
-    private static func save(_ input: [UInt8], target: String, iteration: Int, options: FuzzOptions) -> String? {
+    private static func save(_ input: [UInt8], name: String, options: FuzzOptions) -> String? {
         let directory = options.artifactsDirectory
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let path = "\(directory)/\(target)-seed\(options.seed)-iteration\(iteration).bin"
+        let path = "\(directory)/\(name)"
         return FileManager.default.createFile(atPath: path, contents: Data(input)) ? path : nil
     }
 }
