@@ -39,7 +39,17 @@ public struct ConfigFuzzTarget: FuzzTarget {
             return Self.check(error, text: text)
         }
         if let failure = Self.checkRoundTrip(configuration) { return .failure(failure) }
-        return .accepted(configuration.kafkaSinks.count == 1 ? "1 sink" : "\(configuration.kafkaSinks.count) sinks")
+        return .accepted(Self.signature(configuration))
+    }
+
+    /// The class of an accepted configuration: its sinks' formats and the sections it sets.
+    static func signature(_ configuration: StatSinkConfiguration) -> String {
+        var parts = configuration.kafkaSinks.map { "\($0.format.rawValue)\($0.producerConfig.isEmpty ? "" : "+properties")" }
+        if configuration.sources.synthetic != nil { parts.append("synthetic") }
+        if configuration.sources.metricsService != nil { parts.append("metrics_service") }
+        if configuration.admin.listen != nil { parts.append("admin") }
+        if !configuration.notes.isEmpty { parts.append("notes") }
+        return parts.joined(separator: " ")
     }
 
     static func check(_ error: ConfigurationError, text: String) -> FuzzOutcome {

@@ -86,6 +86,8 @@ public enum Fuzzer {
         let deadline = seconds.map { started + .nanoseconds(Int64($0 * 1e9)) }
         var nextProgress = started + .seconds(10)
         var slowestInput: [UInt8] = []
+        /// Positions in `corpus` of inputs that were accepted.
+        var accepted: [Int] = []
 
         CrashGuard.install(target: target.name, seed: options.seed, directory: options.artifactsDirectory, capacity: target.maximumInputSize)
         defer { CrashGuard.uninstall() }
@@ -105,7 +107,11 @@ public enum Fuzzer {
             if iteration < seedCount {
                 input = corpus[iteration]
             } else {
-                input = corpus[Int.random(in: corpus.indices, using: &random)]
+                // Half the time an input the code took: small changes of those reach the
+                // oracles of accepted inputs, which few random inputs do.
+                let base = !accepted.isEmpty && Bool.random(using: &random)
+                    ? accepted[Int.random(in: accepted.indices, using: &random)] : Int.random(in: corpus.indices, using: &random)
+                input = corpus[base]
                 let donor = corpus[Int.random(in: corpus.indices, using: &random)]
                 // Mostly one or two changes, sometimes up to eight stacked.
                 let steps = 1 + min(Int.random(in: 0..<8, using: &random), Int.random(in: 0..<8, using: &random))
@@ -139,12 +145,15 @@ public enum Fuzzer {
                 if report.failures.count >= options.maximumFailures { break inputs }
                 continue
             }
-            if seen.insert(outcome.signature).inserted, iteration >= seedCount {
-                if corpus.count < options.maximumCorpus {
-                    corpus.append(input)
-                } else {
-                    corpus[Int.random(in: seedCount..<corpus.count, using: &random)] = input
-                }
+            let isAccepted = outcome.verdict == .accepted
+            if iteration < seedCount {
+                if isAccepted { accepted.append(iteration) }
+                seen.insert(outcome.signature)
+            } else if seen.insert(outcome.signature).inserted {
+                let position = corpus.count < options.maximumCorpus ? corpus.count : Int.random(in: seedCount..<corpus.count, using: &random)
+                if position == corpus.count { corpus.append(input) } else { corpus[position] = input }
+                accepted.removeAll { $0 == position }
+                if isAccepted { accepted.append(position) }
             }
         }
         watchdog.stop()
