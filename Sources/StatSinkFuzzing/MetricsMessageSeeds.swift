@@ -126,62 +126,52 @@ enum MetricsMessageSeeds {
         return messages
     }
 
-    static func counter(_ name: String, _ value: Double, timestamp: Int64) -> Family {
+    /// A family of one metric stamped `timestamp`, its value set by `fill`.
+    static func family(
+        _ name: String, _ type: Io_Prometheus_Client_MetricType, timestamp: Int64, fill: (inout Io_Prometheus_Client_Metric) -> Void
+    ) -> Family {
         var family = Family()
         family.name = name
-        family.type = .counter
+        family.type = type
         var metric = Io_Prometheus_Client_Metric()
-        metric.counter.value = value
+        fill(&metric)
         metric.timestampMs = timestamp
         family.metric = [metric]
         return family
+    }
+
+    static func counter(_ name: String, _ value: Double, timestamp: Int64) -> Family {
+        family(name, .counter, timestamp: timestamp) { $0.counter.value = value }
     }
 
     static func gauge(_ name: String, _ value: Double, timestamp: Int64) -> Family {
-        var family = Family()
-        family.name = name
-        family.type = .gauge
-        var metric = Io_Prometheus_Client_Metric()
-        metric.gauge.value = value
-        metric.timestampMs = timestamp
-        family.metric = [metric]
-        return family
+        family(name, .gauge, timestamp: timestamp) { $0.gauge.value = value }
     }
 
     static func summary(_ name: String, count: UInt64, sum: Double, quantiles: [(Double, Double)], timestamp: Int64) -> Family {
-        var family = Family()
-        family.name = name
-        family.type = .summary
-        var metric = Io_Prometheus_Client_Metric()
-        metric.summary.sampleCount = count
-        metric.summary.sampleSum = sum
-        metric.summary.quantile = quantiles.map { point, value in
-            var quantile = Io_Prometheus_Client_Quantile()
-            quantile.quantile = point
-            quantile.value = value
-            return quantile
+        family(name, .summary, timestamp: timestamp) { metric in
+            metric.summary.sampleCount = count
+            metric.summary.sampleSum = sum
+            metric.summary.quantile = quantiles.map { point, value in
+                var quantile = Io_Prometheus_Client_Quantile()
+                quantile.quantile = point
+                quantile.value = value
+                return quantile
+            }
         }
-        metric.timestampMs = timestamp
-        family.metric = [metric]
-        return family
     }
 
     static func histogram(_ name: String, count: UInt64, sum: Double, buckets: [(Double, UInt64)], timestamp: Int64) -> Family {
-        var family = Family()
-        family.name = name
-        family.type = .histogram
-        var metric = Io_Prometheus_Client_Metric()
-        metric.histogram.sampleCount = count
-        metric.histogram.sampleSum = sum
-        metric.histogram.bucket = buckets.map { bound, count in
-            var bucket = Io_Prometheus_Client_Bucket()
-            bucket.upperBound = bound
-            bucket.cumulativeCount = count
-            return bucket
+        family(name, .histogram, timestamp: timestamp) { metric in
+            metric.histogram.sampleCount = count
+            metric.histogram.sampleSum = sum
+            metric.histogram.bucket = buckets.map { bound, count in
+                var bucket = Io_Prometheus_Client_Bucket()
+                bucket.upperBound = bound
+                bucket.cumulativeCount = count
+                return bucket
+            }
         }
-        metric.timestampMs = timestamp
-        family.metric = [metric]
-        return family
     }
 
     static func label(_ name: String, _ value: String) -> Io_Prometheus_Client_LabelPair {

@@ -1,3 +1,4 @@
+import Foundation
 import StatSinkSynthetic
 import Yams
 
@@ -206,12 +207,12 @@ enum YAMLMutator {
     static func textual(_ text: inout String, using random: inout SplitMix64) {
         switch Int.random(in: 0..<12, using: &random) {
         case 0: text = "\u{FEFF}" + text
-        case 1: text = text.replacingAll("\n", with: "\r\n")
-        case 2: text = text.replacingAll("\n", with: "\r")
+        case 1: text = text.replacingOccurrences(of: "\n", with: "\r\n")
+        case 2: text = text.replacingOccurrences(of: "\n", with: "\r")
         case 3: text = "---\n" + text + "\n...\n"
         case 4: text += "\n---\nstats_sinks: []\n"
         case 5: text = "%YAML 1.1\n%TAG !e! tag:example.com,2000:\n---\n" + text
-        case 6: text = text.replacingAll("  ", with: "\t")
+        case 6: text = text.replacingOccurrences(of: "  ", with: "\t")
         default:
             let insert = ["\u{0}", "\u{85}", "\u{2028}", "\u{2029}", "\u{202E}", "\u{FEFF}", "\u{1F600}", "e\u{301}", "\t", " # c\n", "\u{7F}",
                           "\u{FFFE}", "\u{10FFFF}", "\\"].randomElement(using: &random)!
@@ -306,33 +307,13 @@ enum YAMLMutator {
     }
 
     private static func jsonString(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\t": result += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F || (0x80...0x9F).contains(scalar.value) || scalar.value == 0xFEFF
-                    || scalar.value == 0x2028 || scalar.value == 0x2029
-                {
-                    let digits = String(scalar.value, radix: 16)
-                    result += "\\u" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
-                } else {
-                    result.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return result + "\""
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes
+        return (try? encoder.encode(text)).map { String(decoding: $0, as: UTF8.self) } ?? "\"\""
     }
 }
 
 extension String {
-    func replacingAll(_ target: String, with replacement: String) -> String {
-        split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
-    }
-
     func replacingFirst(_ target: String, with replacement: String) -> String {
         guard let range = firstRange(of: target) else { return self }
         var copy = self
