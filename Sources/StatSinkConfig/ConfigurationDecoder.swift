@@ -227,8 +227,12 @@ final class ConfigurationDecoder {
                     return nil
                 }
             case .int?, .float?:
-                problem(entry.path, line: entry.line,
-                        "missing unit in \(scalar.string.quotedForMessage): write e.g. \(scalar.string)s or \(scalar.string)ms")
+                // A number without its unit; the text is only repeated in the advice when it is
+                // digits (a tag such as `!!int` makes anything a number).
+                switch DurationSyntax.parse(scalar.string) {
+                case .failure(let invalid): problem(entry.path, line: entry.line, invalid.message)
+                case .success: problem(entry.path, line: entry.line, "missing unit in \(scalar.string.quotedForMessage)")
+                }
                 return nil
             default:
                 break

@@ -62,6 +62,9 @@ public enum ConfigurationLoader {
     }
 
     private static func parseOnThisThread(yaml: String, fileName: String) throws(ConfigurationError) -> StatSinkConfiguration {
+        if let failure = AliasExpansion.failure(in: yaml) {
+            throw ConfigurationError(problems: [ConfigurationProblem(file: fileName, line: failure.line, keyPath: "", message: failure.message)])
+        }
         let root: Node
         switch composeDocument(yaml) {
         case .failure(let failure):

@@ -313,6 +313,28 @@ struct RejectionTests {
         #expect(found.allSatisfy { !$0.description.contains(where: \.isNewline) })
     }
 
+    @Test("a file of aliases standing for millions of values is refused before composing")
+    func billionLaughs() {
+        var lines = ["l0: &l0 [x, x, x, x, x, x, x, x, x, x]"]
+        for level in 1..<10 {
+            lines.append("l\(level): &l\(level) [" + Array(repeating: "*l\(level - 1)", count: 10).joined(separator: ", ") + "]")
+        }
+        // Yams hashes a mapping key whole: a key standing for 10^9 values took minutes.
+        lines.append("? *l9\n: x")
+        let found = problems(lines.joined(separator: "\n"))
+        #expect(found.map(\.line) == [5], "l4 stands for 111111 values")
+        #expect(found.first?.message.hasPrefix("YAML aliases are not supported, and these stand for over 100000 values") == true)
+        // A few aliases are still reported where they are, with their key paths.
+        #expect(problems(config(extra: "buffer: {path: &p /q.db}\nnode: {id: *p, cluster: *p}")).map(\.keyPath) == ["node.id", "node.cluster"])
+    }
+
+    @Test("a tagged number is quoted in the message about its missing unit")
+    func taggedNumbers() {
+        let found = problems(config(extra: "stats_flush_interval: !!int \"1 x\\nmore\""))
+        #expect(found.first?.message == "expected a duration such as 10s, 1.5s or 500ms, got \"1 x\\nmore\"")
+        #expect(problems(config(extra: "stats_flush_interval: 10")).first?.message == "missing unit in \"10\": write e.g. 10s or 10ms")
+    }
+
     @Test("a problem at the end of a file without a final line break is on its last line")
     func syntaxErrorAtTheEnd() {
         #expect(problems("stats_sinks: {a: b").first?.line == 1)
