@@ -1,5 +1,7 @@
+import Dispatch
 import Foundation
 import StatSinkSynthetic
+import Synchronization
 import Yams
 
 /// Structure-aware mutations of configuration text: values replaced with values of other
@@ -246,26 +248,23 @@ enum YAMLMutator {
     /// The document as JSON (flow YAML with every string quoted), or `nil` when it does not
     /// compose.
     static func jsonForm(of text: String) -> String? {
-        // Composing recurses per level: shallow documents only, the fuzzer's stack is small.
-        var brackets = 0
-        var indentation = 0
-        var column: Int? = 0
-        for byte in text.utf8 {
-            if byte == UInt8(ascii: "[") || byte == UInt8(ascii: "{") { brackets += 1 }
-            if byte == 0x0A {
-                column = 0
-            } else if byte == 0x20, let spaces = column {
-                column = spaces + 1
-                indentation = max(indentation, spaces + 1)
-            } else {
-                column = nil
+        // Composing recurses once per level, up to libyaml's 1000: more than the fuzzer's
+        // small stack holds, so on a thread with a large one.
+        let done = DispatchSemaphore(value: 0)
+        let result = Mutex<String?>(nil)
+        let thread = Thread {
+            if let node = try? Yams.compose(yaml: text) {
+                var json = ""
+                writeJSON(node, into: &json, depth: 0)
+                // Aliases are written out: a billion laughs would never end.
+                if json.utf8.count <= 1 << 16 { result.withLock { $0 = json + "\n" } }
             }
+            done.signal()
         }
-        guard brackets <= 100, indentation <= 100, let node = try? Yams.compose(yaml: text) else { return nil }
-        var json = ""
-        writeJSON(node, into: &json, depth: 0)
-        // Aliases are written out: a billion laughs would never end.
-        return json.utf8.count <= 1 << 16 ? json + "\n" : nil
+        thread.stackSize = 16 << 20
+        thread.start()
+        done.wait()
+        return result.withLock { $0 }
     }
 
     private static func writeJSON(_ node: Node, into json: inout String, depth: Int) {
