@@ -9,7 +9,7 @@ import Darwin
 /// A thread with a stack large enough for the deepest document the loader can meet.
 ///
 /// Composing (Yams) and decoding recurse once per nesting level, and libyaml stops at 1000
-/// levels: about 1.5 MiB of stack in a release build and 2.5 MiB in a debug one, more than a
+/// levels: over 1 MiB of stack in a release build and 2 MiB in a debug one, more than a
 /// secondary thread may have (512 KiB on Darwin). `statsink-fuzz config` crashed the loader
 /// with a 1 KiB file of nested brackets on such a stack. So the loader runs on a thread of its
 /// own, whatever thread calls it; the stack is only reserved, pages are used as touched.
