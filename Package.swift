@@ -15,10 +15,13 @@ import PackageDescription
 /// - `StatSinkMetrics`: a swift-metrics backend (`MetricsFactory`) whose snapshots are `StatSinkModel` values.
 /// - `StatSinkSynthetic`: Envoy-like snapshot generators (the synthetic source, tests, benchmarks).
 /// - `StatSinkTestKit`: what tests and benchmarks share: the generators, a reference encoder.
+/// - `StatSinkFuzzing`: the fuzz targets (configuration loader, gRPC decoder), their oracles and
+///   the seeded mutation engine; `statsink-fuzz` runs them.
 /// - `statsink`: the command line, a thin shell over the library modules.
 /// - `statsink-mock-broker`: librdkafka's mock cluster in a process of its own (benchmarks, harnesses).
 /// - `statsink-harness`: fault injection (SIGKILL, broker outages) against the real binary.
 /// - `statsink-bench`: the benchmarks, each figure next to a baseline measured in the same run.
+/// - `statsink-fuzz`: fuzzes the configuration loader and the gRPC decoder for a bounded time.
 /// - `statsink-example-app`: a Swift server using swift-metrics, flushing through the queue to Kafka.
 let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
@@ -44,6 +47,7 @@ let package = Package(
         .executable(name: "statsink-mock-broker", targets: ["StatSinkMockBroker"]),
         .executable(name: "statsink-harness", targets: ["StatSinkHarness"]),
         .executable(name: "statsink-example-app", targets: ["StatSinkExampleApp"]),
+        .executable(name: "statsink-fuzz", targets: ["StatSinkFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -143,6 +147,20 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "StatSinkFuzzing",
+            dependencies: [
+                "StatSinkConfig", "StatSinkGRPC", "StatSinkCodec", "StatSinkModel", "StatSinkProtobuf", "StatSinkTestKit",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "StatSinkFuzz",
+            dependencies: ["StatSinkFuzzing", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "statsink",
             dependencies: ["StatSink", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -227,6 +245,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "StatSinkFuzzingTests",
+            dependencies: ["StatSinkFuzzing", "StatSinkGRPC", "StatSinkProtobuf", "StatSinkTestKit"],
             swiftSettings: strictSettings
         ),
         .testTarget(

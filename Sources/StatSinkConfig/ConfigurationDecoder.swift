@@ -73,8 +73,10 @@ extension Node {
 
 /// `parent.key`, or `parent["key"]` when the key would make the path ambiguous.
 func childPath(_ parent: String, _ key: String) -> String {
-    let needsBrackets = key.isEmpty || key.contains { ".[]\"' \t".contains($0) }
-    if needsBrackets { return "\(parent)[\(key.quotedForMessage)]" }
+    // Also a key with characters that print escaped (a line break would split the problem's line).
+    let quoted = key.quotedForMessage
+    let needsBrackets = key.isEmpty || key.contains { ".[]\"' \t".contains($0) } || quoted.utf8.count != key.utf8.count + 2
+    if needsBrackets { return "\(parent)[\(quoted)]" }
     return parent.isEmpty ? key : "\(parent).\(key)"
 }
 
@@ -225,8 +227,12 @@ final class ConfigurationDecoder {
                     return nil
                 }
             case .int?, .float?:
-                problem(entry.path, line: entry.line,
-                        "missing unit in \(scalar.string.quotedForMessage): write e.g. \(scalar.string)s or \(scalar.string)ms")
+                // A number without its unit; the text is only repeated in the advice when it is
+                // digits (a tag such as `!!int` makes anything a number).
+                switch DurationSyntax.parse(scalar.string) {
+                case .failure(let invalid): problem(entry.path, line: entry.line, invalid.message)
+                case .success: problem(entry.path, line: entry.line, "missing unit in \(scalar.string.quotedForMessage)")
+                }
                 return nil
             default:
                 break

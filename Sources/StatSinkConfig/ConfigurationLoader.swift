@@ -42,6 +42,29 @@ public enum ConfigurationLoader {
     ///   - fileName: The name problems and notes are reported under.
     /// - Throws: ``ConfigurationError`` when the text is not a valid configuration.
     public static func parse(yaml: String, fileName: String) throws(ConfigurationError) -> StatSinkConfiguration {
+        var result: Result<StatSinkConfiguration, ConfigurationError>?
+        // Deeply nested documents need more stack than the caller's thread may have.
+        ParsingThread.run {
+            result = Result { () throws(ConfigurationError) in try parseOnThisThread(yaml: yaml, fileName: fileName) }
+        }
+        do {
+            return try result!.get()
+        } catch {
+            // libyaml places the end of a file without a final line break (where an empty
+            // document or a syntax error may be) on the line after the last: it is the last.
+            let lines = lineCount(yaml)
+            throw ConfigurationError(problems: error.problems.map { problem in
+                var problem = problem
+                problem.line = problem.line.map { min($0, lines) }
+                return problem
+            })
+        }
+    }
+
+    private static func parseOnThisThread(yaml: String, fileName: String) throws(ConfigurationError) -> StatSinkConfiguration {
+        if let failure = AliasExpansion.failure(in: yaml) {
+            throw ConfigurationError(problems: [ConfigurationProblem(file: fileName, line: failure.line, keyPath: "", message: failure.message)])
+        }
         let root: Node
         switch composeDocument(yaml) {
         case .failure(let failure):
@@ -108,11 +131,13 @@ let duplicateKeyMarker = "__statsink_duplicate_"
 /// retried; the decoder then reports the duplicates where they are.
 func composeDocument(_ yaml: String) -> Result<Node?, DocumentFailure> {
     var text = yaml
+    var line: Int?
     for attempt in 0..<200 {
         do {
             return .success(try Yams.compose(yaml: text))
         } catch let error as YamlError {
             if case .duplicatedKeysInMapping(let keys, let context) = error {
+                line = context.mark.line
                 if let marked = insertDuplicateMarker(attempt, into: text, at: context.mark) {
                     text = marked
                     continue
@@ -125,17 +150,26 @@ func composeDocument(_ yaml: String) -> Result<Node?, DocumentFailure> {
             return .failure(DocumentFailure(message: "invalid YAML: \(error)"))
         }
     }
-    return .failure(DocumentFailure(message: "too many duplicate keys"))
+    return .failure(DocumentFailure(line: line, message: "too many duplicate keys"))
 }
 
 /// `text` with a marker inserted into the key scalar starting at `mark`, or `nil` when that
 /// key is not a plain or quoted scalar.
 private func insertDuplicateMarker(_ number: Int, into text: String, at mark: Mark) -> String? {
-    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-    guard mark.line >= 1, mark.line <= lines.count else { return nil }
-    var scalars = Array(lines[mark.line - 1].unicodeScalars)
-    var position = mark.column - 1
-    guard position >= 0, position < scalars.count else { return nil }
+    var scalars = Array(text.unicodeScalars)
+    // Lines and columns as libyaml counts them: after a byte order mark, LF, CRLF, CR, NEL,
+    // LS and PS each ending a line, columns in scalars.
+    var index = scalars.first == "\u{FEFF}" ? 1 : 0
+    var line = 1
+    while line < mark.line, index < scalars.count {
+        let scalar = scalars[index]
+        index += 1
+        if scalar == "\r", index < scalars.count, scalars[index] == "\n" { index += 1 }
+        if isLineBreak(scalar) { line += 1 }
+    }
+    guard line == mark.line, mark.column >= 1 else { return nil }
+    var position = index + mark.column - 1
+    guard position < scalars.count, !scalars[index..<position].contains(where: isLineBreak) else { return nil }
     let first = scalars[position]
     if first == "\"" || first == "'" {
         position += 1
@@ -144,10 +178,13 @@ private func insertDuplicateMarker(_ number: Int, into text: String, at mark: Ma
         return nil
     }
     scalars.insert(contentsOf: "\(duplicateKeyMarker)\(number)__".unicodeScalars, at: position)
-    var line = String.UnicodeScalarView()
-    line.append(contentsOf: scalars)
-    lines[mark.line - 1] = String(line)
-    return lines.joined(separator: "\n")
+    var result = String.UnicodeScalarView()
+    result.append(contentsOf: scalars)
+    return String(result)
+}
+
+private func isLineBreak(_ scalar: Unicode.Scalar) -> Bool {
+    scalar == "\n" || scalar == "\r" || scalar == "\u{85}" || scalar == "\u{2028}" || scalar == "\u{2029}"
 }
 
 /// A one-line description of a Yams parse error and its line.
@@ -169,4 +206,16 @@ private func documentFailure(from error: YamlError, in text: String) -> Document
     default:
         return DocumentFailure(message: "invalid YAML: \(error)")
     }
+}
+
+/// The number of lines of `text` as libyaml counts them (LF, CRLF, CR, NEL, LS and PS end a
+/// line), a last line without a break included.
+private func lineCount(_ text: String) -> Int {
+    var count = 1
+    var previous: Unicode.Scalar?
+    for scalar in text.unicodeScalars {
+        if isLineBreak(scalar), !(scalar == "\n" && previous == "\r") { count += 1 }
+        previous = scalar
+    }
+    return count
 }

@@ -78,8 +78,9 @@ func yamlString(_ text: String) -> String {
         case "\t": result += "\\t"
         default:
             let value = scalar.value
-            // C0, DEL, C1 (but NEL), the surrogates' neighbours and non-characters YAML excludes.
-            let printable = (0x20...0x7E).contains(value) || value == 0x85 || (0xA0...0xD7FF).contains(value)
+            // C0, DEL, C1, the surrogates' neighbours and non-characters YAML excludes, and the
+            // line breaks NEL, LS and PS, which a quoted scalar would fold into a space.
+            let printable = (0x20...0x7E).contains(value) || (0xA0...0xD7FF).contains(value) && value != 0x2028 && value != 0x2029
                 || (0xE000...0xFFFD).contains(value) && value != 0xFEFF || (0x10000...0x10FFFF).contains(value)
             if printable {
                 result.unicodeScalars.append(scalar)

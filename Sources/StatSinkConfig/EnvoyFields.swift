@@ -67,8 +67,17 @@ func closestMatch(to name: String, among candidates: [String]) -> String? {
     func normalized(_ text: String) -> String {
         String(text.lowercased().filter { $0 != "_" && $0 != "-" && $0 != "." })
     }
-    if let same = candidates.first(where: { normalized($0) == normalized(name) }) { return same }
-    let scored = candidates.map { (candidate: $0, distance: editDistance(name.lowercased(), $0.lowercased())) }
+    let normalizedName = normalized(name)
+    if let same = candidates.first(where: { normalized($0) == normalizedName }) { return same }
+    // A candidate whose length differs by more than the largest allowed distance is farther
+    // than any suggestion may be: skipping it leaves the answer as it is, and a long key (a
+    // fuzzed 60 KB one took seconds) costs one pass.
+    let limit = candidates.map { max(1, $0.count / 4) }.max() ?? 0
+    let nameLength = name.count
+    let lowercased = name.lowercased()
+    let scored = candidates.filter { abs($0.count - nameLength) <= limit }.map {
+        (candidate: $0, distance: editDistance(lowercased, $0.lowercased()))
+    }
     guard let best = scored.min(by: { $0.distance < $1.distance }) else { return nil }
     return best.distance <= max(1, best.candidate.count / 4) && best.distance < name.count ? best.candidate : nil
 }

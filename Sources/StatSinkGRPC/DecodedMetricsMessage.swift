@@ -13,9 +13,12 @@ import Darwin
 /// The server reads messages with this decoder rather than with swift-protobuf's generated
 /// messages: it makes no object per family, metric, label, quantile or bucket, only the strings
 /// and arrays the snapshot keeps, which makes ingestion several times faster. It takes exactly
-/// what ``SnapshotAssembler`` takes from the generated messages (the tests hold the two to each
-/// other), refuses what it refuses, and skips unknown fields. A message that is not valid protobuf, or holds a string that is
-/// not UTF-8, is refused as a whole.
+/// what ``SnapshotAssembler`` takes from the generated messages (the tests and `statsink-fuzz
+/// grpc` hold the two to each other), fields sent twice merged as protobuf merges them, and
+/// refuses what it refuses. It skips unknown fields and the fields it does not use (`help`,
+/// exemplars, the rest of `Node`) without checking them. A message that is not valid protobuf,
+/// or holds a string it reads that is not UTF-8, is refused as a whole; so are groups and known
+/// fields of the wrong wire type, which protobuf would keep as unknown fields.
 public struct DecodedMetricsMessage: Sendable {
     /// `identifier.node`, when the message has one (Envoy sends it on a stream's first message).
     public var node: NodeIdentity?
@@ -37,7 +40,8 @@ public struct DecodedMetricsMessage: Sendable {
             switch field.number {
             case 1:
                 try ProtobufWireReader.expect(.lengthDelimited, field.wireType, field: 1, of: "StreamMetricsMessage")
-                if let node = try decoder.identifierNode(reader.lengthDelimited()) { self.node = node }
+                // A field sent twice merges with the first (protobuf's rule for messages).
+                node = try decoder.identifierNode(reader.lengthDelimited(), merging: node)
             case 2:
                 try ProtobufWireReader.expect(.lengthDelimited, field.wireType, field: 2, of: "StreamMetricsMessage")
                 try decoder.family(reader.lengthDelimited(), into: &metrics)
@@ -64,9 +68,12 @@ private struct MetricsMessageDecoder {
     /// Tag names seen in this message: Envoy's few tag names are each made into a `String` once.
     private var tagNames: [String] = []
 
-    mutating func identifierNode(_ bytes: UnsafeRawBufferPointer) throws(MalformedMetricsError) -> NodeIdentity? {
+    /// `identifier.node` read into `node` (the node of an earlier `identifier`, if any).
+    mutating func identifierNode(
+        _ bytes: UnsafeRawBufferPointer, merging node: NodeIdentity?
+    ) throws(MalformedMetricsError) -> NodeIdentity? {
         var identifier = ProtobufWireReader(bytes)
-        var node: NodeIdentity?
+        var node = node
         while let field = try identifier.nextField() {
             guard field.number == 1 else {
                 try identifier.skip(field.wireType)
@@ -96,17 +103,23 @@ private struct MetricsMessageDecoder {
     mutating func family(_ bytes: UnsafeRawBufferPointer, into metrics: inout [ReceivedMetric]) throws(MalformedMetricsError) {
         var reader = ProtobufWireReader(bytes)
         var nameBytes = UnsafeRawBufferPointer(start: nil, count: 0)
+        var hasName = false
         var type = Io_Prometheus_Client_MetricType.counter
         var metricCount = 0
         while let field = try reader.nextField() {
             switch field.number {
             case 1:
                 try ProtobufWireReader.expect(.lengthDelimited, field.wireType, field: 1, of: "MetricFamily")
+                // The last name counts, but an earlier one must be UTF-8 too (as in swift-protobuf).
+                if hasName { _ = try ProtobufWireReader.string(nameBytes) }
                 nameBytes = try reader.lengthDelimited()
+                hasName = true
             case 3:
                 try ProtobufWireReader.expect(.varint, field.wireType, field: 3, of: "MetricFamily")
-                // An unknown enum value is kept aside in proto2, leaving the type as it was.
-                if let known = Io_Prometheus_Client_MetricType(rawValue: Int(truncatingIfNeeded: try reader.varint())) { type = known }
+                // An enum is an int32 (protobuf keeps the low 32 bits of the varint); an unknown
+                // value is kept aside in proto2, leaving the type as it was.
+                let raw = Int(Int32(truncatingIfNeeded: try reader.varint()))
+                if let known = Io_Prometheus_Client_MetricType(rawValue: raw) { type = known }
             case 4:
                 try ProtobufWireReader.expect(.lengthDelimited, field.wireType, field: 4, of: "MetricFamily")
                 _ = try reader.lengthDelimited()
@@ -115,8 +128,10 @@ private struct MetricsMessageDecoder {
                 try reader.skip(field.wireType)
             }
         }
-        guard metricCount > 0 else { return }
+        // Checked even without metrics: a name that is not UTF-8 refuses the message, as in
+        // swift-protobuf.
         let name = try ProtobufWireReader.string(nameBytes)
+        guard metricCount > 0 else { return }
         if type == .untyped || type == .gaugeHistogram { throw MetricFamilyConverter.unsupportedType(name, type) }
         var metricsReader = ProtobufWireReader(bytes)
         while let field = try metricsReader.nextField() {
@@ -135,7 +150,11 @@ private struct MetricsMessageDecoder {
         var reader = ProtobufWireReader(bytes)
         var tags: [Tag] = []
         var timestamp: Int64?
-        var valueBytes: UnsafeRawBufferPointer?
+        var hasValue = false
+        // The value, merged over every occurrence of its field: protobuf merges a message field
+        // sent more than once (later fields win, repeated entries add up).
+        var number = 0.0
+        var half: ReceivedMetric.HistogramHalf?
         // The field of the type's value: gauge 2, counter 3, summary 4, histogram 7.
         let valueField: UInt64 = switch type {
         case .gauge: 2
@@ -153,13 +172,19 @@ private struct MetricsMessageDecoder {
                 timestamp = Int64(bitPattern: try reader.varint())
             case valueField:
                 try ProtobufWireReader.expect(.lengthDelimited, field.wireType, field: valueField, of: "Metric")
-                valueBytes = try reader.lengthDelimited()
+                let valueBytes = try reader.lengthDelimited()
+                hasValue = true
+                switch type {
+                case .summary: try summary(valueBytes, into: &half)
+                case .histogram: try histogram(valueBytes, family: family, into: &half)
+                default: try singleDouble(valueBytes, into: &number)
+                }
             default:
                 try reader.skip(field.wireType)
             }
         }
         let name = MetricFamilyConverter.metricName(family, tags: tags)
-        guard let valueBytes else {
+        guard hasValue else {
             let field = switch type {
             case .gauge: "gauge"
             case .summary: "summary"
@@ -168,16 +193,17 @@ private struct MetricsMessageDecoder {
             }
             throw MetricFamilyConverter.missingValue(field, family, type)
         }
+        half?.shareConstantPoints()
         let value: ReceivedMetric.Value
         switch type {
         case .gauge:
-            value = .gauge(GaugeSample(name: name, value: MetricFamilyConverter.unsignedValue(try singleDouble(valueBytes))))
+            value = .gauge(GaugeSample(name: name, value: MetricFamilyConverter.unsignedValue(number)))
         case .summary:
-            value = .summary(name, try summary(valueBytes))
+            value = .summary(name, half!)
         case .histogram:
-            value = .histogram(name, try histogram(valueBytes, family: family))
+            value = .histogram(name, half!)
         default:
-            let count = MetricFamilyConverter.unsignedValue(try singleDouble(valueBytes))
+            let count = MetricFamilyConverter.unsignedValue(number)
             value = .counter(CounterSample(name: name, value: count, delta: count))
         }
         return ReceivedMetric(timestampMs: timestamp, value: value)
@@ -201,10 +227,10 @@ private struct MetricsMessageDecoder {
         return tag
     }
 
-    /// The `value` (field 1, a double) of a `Counter` or `Gauge`; 0 when absent.
-    private func singleDouble(_ bytes: UnsafeRawBufferPointer) throws(MalformedMetricsError) -> Double {
+    /// Reads the `value` (field 1, a double) of a `Counter` or `Gauge` into `value`, which is
+    /// left as it was when absent.
+    private func singleDouble(_ bytes: UnsafeRawBufferPointer, into value: inout Double) throws(MalformedMetricsError) {
         var reader = ProtobufWireReader(bytes)
-        var value = 0.0
         while let field = try reader.nextField() {
             if field.number == 1 {
                 try ProtobufWireReader.expect(.fixed64, field.wireType, field: 1, of: "Counter or Gauge")
@@ -213,12 +239,12 @@ private struct MetricsMessageDecoder {
                 try reader.skip(field.wireType)
             }
         }
-        return value
     }
 
-    private func summary(_ bytes: UnsafeRawBufferPointer) throws(MalformedMetricsError) -> ReceivedMetric.HistogramHalf {
-        var half = ReceivedMetric.HistogramHalf(summaryCount: 0, sum: 0, capacity: HistogramStatistics.supportedQuantiles.count)
-        try countSumAndEntries(bytes, of: "Summary", into: &half, nativeFamily: nil) { entry, half throws(MalformedMetricsError) in
+    /// Reads a `Summary` into `half` (made on its first occurrence).
+    private func summary(_ bytes: UnsafeRawBufferPointer, into half: inout ReceivedMetric.HistogramHalf?) throws(MalformedMetricsError) {
+        if half == nil { half = ReceivedMetric.HistogramHalf(summaryCount: 0, sum: 0, capacity: HistogramStatistics.supportedQuantiles.count) }
+        try countSumAndEntries(bytes, of: "Summary", into: &half!, nativeFamily: nil) { entry, half throws(MalformedMetricsError) in
             var quantile = ProtobufWireReader(entry)
             var point = 0.0
             var value = 0.0
@@ -236,12 +262,14 @@ private struct MetricsMessageDecoder {
             }
             half.addQuantile(point, value: value)
         }
-        return half
     }
 
-    private func histogram(_ bytes: UnsafeRawBufferPointer, family: String) throws(MalformedMetricsError) -> ReceivedMetric.HistogramHalf {
-        var half = ReceivedMetric.HistogramHalf(histogramCount: 0, sum: 0, capacity: HistogramStatistics.defaultBucketBounds.count)
-        try countSumAndEntries(bytes, of: "Histogram", into: &half, nativeFamily: family) { entry, half throws(MalformedMetricsError) in
+    /// Reads a `Histogram` into `half` (made on its first occurrence).
+    private func histogram(
+        _ bytes: UnsafeRawBufferPointer, family: String, into half: inout ReceivedMetric.HistogramHalf?
+    ) throws(MalformedMetricsError) {
+        if half == nil { half = ReceivedMetric.HistogramHalf(histogramCount: 0, sum: 0, capacity: HistogramStatistics.defaultBucketBounds.count) }
+        try countSumAndEntries(bytes, of: "Histogram", into: &half!, nativeFamily: family) { entry, half throws(MalformedMetricsError) in
             var bucket = ProtobufWireReader(entry)
             var bound = 0.0
             var count: UInt64 = 0
@@ -261,7 +289,6 @@ private struct MetricsMessageDecoder {
             }
             half.addBucket(bound, count: count)
         }
-        return half
     }
 
     /// The fields a `Summary` and a `Histogram` share: `sample_count` (1), `sample_sum` (2) and
@@ -289,7 +316,6 @@ private struct MetricsMessageDecoder {
                 try reader.skip(field.wireType)
             }
         }
-        half.shareConstantPoints()
     }
 
     /// A tag name, made into a `String` once per message.

@@ -20,7 +20,12 @@ struct ProtobufWireReader {
     /// The next field's number and wire type, or `nil` at the end of the buffer.
     mutating func nextField() throws(MalformedMetricsError) -> (number: UInt64, wireType: WireType)? {
         guard !isAtEnd else { return nil }
+        let start = offset
         let key = try varint()
+        // A key is a 32-bit varint of at most 5 bytes (swift-protobuf refuses longer ones too).
+        guard offset - start <= 5, key <= UInt64(UInt32.max) else {
+            throw MalformedMetricsError("not a protobuf message: a field key longer than 32 bits")
+        }
         let number = key >> 3
         guard number > 0, let wireType = WireType(rawValue: key & 7) else {
             throw MalformedMetricsError("not a protobuf message: field \(number) has wire type \(key & 7)")

@@ -161,4 +161,13 @@ struct EffectiveConfigurationTests {
 
             """)
     }
+
+    @Test("line breaks other than LF survive the round trip (found by statsink-fuzz)")
+    func unicodeLineBreaks() throws {
+        let configuration = try parse(config(typedConfig: "producer_config: {client.id: \"x\\u2029y\"}", extra: "node: {id: \"a\\u2028b\\u0085c\"}"))
+        #expect(configuration.node.id == "a\u{2028}b\u{85}c")
+        let effective = configuration.effectiveConfigurationYAML()
+        #expect(effective.contains("\"a\\u2028b\\u0085c\""))
+        #expect(try parse(effective) == configuration)
+    }
 }

@@ -275,4 +275,70 @@ struct RejectionTests {
             #expect(error.description == "\(bad.path):7: \(tc).batch_size: expected an unsigned 32-bit integer, got \"-1\"")
         }
     }
+
+    // Inputs `statsink-fuzz config` found (issue 6).
+
+    @Test("a document nested as deep as libyaml allows is rejected on a small stack, not a crash")
+    func deepNestingOnASmallStack() async {
+        let yaml = "stats_sinks: " + String(repeating: "[", count: 990) + "x" + String(repeating: "]", count: 990) + "\n"
+        // 256 KiB, less than a secondary thread gets on Darwin: the loader brings its own stack.
+        let found = await withCheckedContinuation { continuation in
+            let thread = Thread {
+                do throws(ConfigurationError) {
+                    _ = try parse(yaml)
+                    continuation.resume(returning: [ConfigurationProblem]())
+                } catch {
+                    continuation.resume(returning: error.problems)
+                }
+            }
+            thread.stackSize = 256 << 10
+            thread.start()
+        }
+        #expect(found.first?.keyPath == "stats_sinks[0]")
+        #expect(found.first?.message.hasPrefix("expected a mapping with name and typed_config") == true)
+    }
+
+    @Test("duplicate keys are named by key path whatever the line breaks", arguments: ["\r\n", "\r", "\u{85}", "\u{2028}"])
+    func duplicateKeysWithOtherLineBreaks(lineBreak: String) {
+        let yaml = "\u{FEFF}" + ["node:", "  id: a", "  id: b", "  cluster: c", "  cluster: c"].joined(separator: lineBreak) + lineBreak
+        let found = problems(yaml)
+        #expect(found.map(\.keyPath) == ["node.id", "node.cluster", "stats_sinks"])
+        #expect(found.map(\.line) == [3, 5, nil])
+    }
+
+    @Test("a key with a line break is quoted in the key path, so that each problem stays one line")
+    func keysWithLineBreaks() {
+        let found = problems(config(extra: "\"a\\nb\": 1\nbuffer: {\"x\\u2028\": 2}"))
+        #expect(found.map(\.keyPath) == ["[\"a\\nb\"]", "buffer[\"x\\u2028\"]"])
+        #expect(found.allSatisfy { !$0.description.contains(where: \.isNewline) })
+    }
+
+    @Test("a file of aliases standing for millions of values is refused before composing")
+    func billionLaughs() {
+        var lines = ["l0: &l0 [x, x, x, x, x, x, x, x, x, x]"]
+        for level in 1..<10 {
+            lines.append("l\(level): &l\(level) [" + Array(repeating: "*l\(level - 1)", count: 10).joined(separator: ", ") + "]")
+        }
+        // Yams hashes a mapping key whole: a key standing for 10^9 values took minutes.
+        lines.append("? *l9\n: x")
+        let found = problems(lines.joined(separator: "\n"))
+        #expect(found.map(\.line) == [5], "l4 stands for 111111 values")
+        #expect(found.first?.message.hasPrefix("YAML aliases are not supported, and these stand for over 100000 values") == true)
+        // A few aliases are still reported where they are, with their key paths.
+        #expect(problems(config(extra: "buffer: {path: &p /q.db}\nnode: {id: *p, cluster: *p}")).map(\.keyPath) == ["node.id", "node.cluster"])
+    }
+
+    @Test("a tagged number is quoted in the message about its missing unit")
+    func taggedNumbers() {
+        let found = problems(config(extra: "stats_flush_interval: !!int \"1 x\\nmore\""))
+        #expect(found.first?.message == "expected a duration such as 10s, 1.5s or 500ms, got \"1 x\\nmore\"")
+        #expect(problems(config(extra: "stats_flush_interval: 10")).first?.message == "missing unit in \"10\": write e.g. 10s or 10ms")
+    }
+
+    @Test("a problem at the end of a file without a final line break is on its last line")
+    func syntaxErrorAtTheEnd() {
+        #expect(problems("stats_sinks: {a: b").first?.line == 1)
+        #expect(problems("node: {}\nstats_sinks: [").first?.line == 2)
+        #expect(problems("---\n# only a comment").first?.line == 2)
+    }
 }

@@ -139,4 +139,68 @@ struct DecodedMetricsMessageTests {
             expectSame(try message.serializedBytes())
         }
     }
+
+    /// A length-delimited field (short contents only).
+    func field(_ number: UInt8, _ bytes: [UInt8]) -> [UInt8] {
+        [number << 3 | 2, UInt8(bytes.count)] + bytes
+    }
+
+    func double(_ value: Double) -> [UInt8] {
+        withUnsafeBytes(of: value.bitPattern.littleEndian, Array.init)
+    }
+
+    // Inputs `statsink-fuzz grpc` found taken differently from swift-protobuf (issue 6).
+
+    @Test func everyFamilyNameMustBeUTF8() throws {
+        let counter: [UInt8] = try counterFamily("c", 5).serializedBytes()
+        // Without metrics, and in an earlier occurrence of the name.
+        expectSame(field(2, field(1, [0x6E, 0xFF])))
+        expectSame(field(2, field(1, [0xFF]) + counter))
+        guard case .failure = viaDecoder(field(2, field(1, [0xFF]) + counter)) else { Issue.record("accepted"); return }
+    }
+
+    @Test func fieldKeysAreAtMost32Bits() throws {
+        let counter: [UInt8] = try counterFamily("c", 5).serializedBytes()
+        // Field 6 (timestamp_ms) with its key padded to 6 bytes, then one above 32 bits.
+        expectSame(field(2, counter + [0xB0, 0x80, 0x80, 0x80, 0x80, 0x00, 0x01]))
+        expectSame(field(2, counter + [0xB0, 0x80, 0x80, 0x80, 0x10, 0x01]))
+        guard case .failure = viaDecoder(field(2, counter + [0xB0, 0x80, 0x80, 0x80, 0x80, 0x00, 0x01])) else { Issue.record("accepted"); return }
+    }
+
+    @Test func theTypeIsAnInt32() throws {
+        // 2^32 + 1 is GAUGE to protobuf: the counter family becomes a gauge without its value.
+        let counter: [UInt8] = try counterFamily("c", 5).serializedBytes()
+        expectSame(field(2, counter + [0x18, 0x81, 0x80, 0x80, 0x80, 0x10]))
+        guard case .failure(let error) = viaDecoder(field(2, counter + [0x18, 0x81, 0x80, 0x80, 0x80, 0x10])) else {
+            Issue.record("accepted")
+            return
+        }
+        #expect(error.message.contains("of type GAUGE has a metric without its gauge value"))
+    }
+
+    @Test func valuesSentTwiceMerge() throws {
+        // counter {value: 5} then counter {}: 5.
+        let counterMetric = field(3, [0x09] + double(5)) + field(3, []) + [0x30, 0xE8, 0x07]
+        let counter = field(2, [0x0A, 0x01, 0x63, 0x18, 0x00] + field(4, counterMetric))
+        expectSame(counter)
+        guard case .success(let decoded) = viaDecoder(counter) else { Issue.record("refused"); return }
+        #expect(decoded.snapshots.first?.counters.first?.value == 5)
+        // Two histogram fields: the buckets add up, the last count wins.
+        let histogramMetric = field(7, [0x08, 0x01] + field(3, [0x08, 0x01, 0x11] + double(1)))
+            + field(7, [0x08, 0x02] + field(3, [0x08, 0x02, 0x11] + double(2)))
+        let histogram = field(2, [0x0A, 0x01, 0x68, 0x18, 0x04] + field(4, histogramMetric))
+        expectSame(histogram)
+        guard case .success(let merged) = viaDecoder(histogram) else { Issue.record("refused"); return }
+        let statistics = try #require(merged.snapshots.first?.histograms.first?.statistics)
+        #expect(statistics.bucketBounds == [1, 2])
+        #expect(statistics.cumulativeCounts == [1, 2])
+        #expect(statistics.sampleCount == 2)
+    }
+
+    @Test func identifiersSentTwiceMerge() {
+        let bytes = field(1, field(1, field(1, [0x61]))) + field(1, field(1, field(2, [0x62])))
+        expectSame(bytes)
+        guard case .success(let decoded) = viaDecoder(bytes) else { Issue.record("refused"); return }
+        #expect(decoded.node == NodeIdentity(id: "a", cluster: "b"))
+    }
 }
