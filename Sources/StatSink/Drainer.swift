@@ -54,6 +54,10 @@ public final class Drainer: Service, Sendable {
     private let running = Atomic<Bool>(false)
     /// Failure warnings, one per kind per 30 s.
     private let failureLog = RateLimitedLog()
+    /// Rung when delivery reports have freed a refill's worth of the in-flight window (or all of
+    /// it), and on shutdown: the feeder sleeps on it, not on a timer, so the window refills as
+    /// soon as librdkafka has sent it (at 1 GB/s a 4 MiB window turns over every 4 ms).
+    private let roomBell = Doorbell()
 
     private struct State {
         /// Rows produced and not yet reported, by record id.
@@ -129,6 +133,7 @@ public final class Drainer: Service, Sendable {
             }
         } onGracefulShutdown: {
             self.shuttingDown.store(true, ordering: .relaxed)
+            self.roomBell.ring()
         }
     }
 
@@ -181,11 +186,11 @@ public final class Drainer: Service, Sendable {
             }
             if rewind {
                 guard inFlightRows == 0 else {
-                    await pause(.milliseconds(5))
+                    await roomBell.wait(upTo: .milliseconds(50))
                     continue
                 }
                 try flushOutcomes()
-                await pause(backoff())
+                await waitBeforeRetry(producer)
                 state.withLock { state in
                     state.cursor = 0
                     state.rewindRequested = false
@@ -194,8 +199,10 @@ public final class Drainer: Service, Sendable {
             }
             let rowRoom = configuration.maxInFlightRows - inFlightRows
             let byteRoom = configuration.maxInFlightBytes - inFlightBytes
-            guard rowRoom > 0, byteRoom > 0 else {
-                await pause(.milliseconds(2))
+            guard inFlightRows == 0 || hasRefillRoom(rows: inFlightRows, bytes: inFlightBytes) else {
+                // Woken by the reports that free the room; the timeout only bounds how late a
+                // fatal producer error (which may report nothing) is noticed.
+                await roomBell.wait(upTo: .milliseconds(50))
                 continue
             }
             var seen = 0
@@ -210,6 +217,13 @@ public final class Drainer: Service, Sendable {
                 await pause(configuration.idlePollInterval)
             }
         }
+    }
+
+    /// Whether the in-flight window has room for a refill: a quarter of it in rows and in bytes.
+    /// Waiting for a quarter rather than any room reads the queue in pages, not row by row.
+    private func hasRefillRoom(rows: Int, bytes: Int) -> Bool {
+        configuration.maxInFlightRows - rows >= max(1, configuration.maxInFlightRows / 4)
+            && configuration.maxInFlightBytes - bytes >= max(1, configuration.maxInFlightBytes / 4)
     }
 
     /// Produces one row; `false` when the feeder should stop this page.
@@ -262,9 +276,10 @@ public final class Drainer: Service, Sendable {
     /// Applies one delivery report.
     private func handle(_ report: DeliveryReport) throws {
         let id = Int64(bitPattern: report.recordID)
-        let (row, error): (InFlightRow?, KafkaDeliveryError?) = state.withLock { state in
+        let (row, error, refill): (InFlightRow?, KafkaDeliveryError?, Bool) = state.withLock { state in
             let row = state.inFlight.removeValue(forKey: id)
             if let row { state.inFlightBytes -= row.bytes }
+            let refill = state.inFlight.isEmpty || hasRefillRoom(rows: state.inFlight.count, bytes: state.inFlightBytes)
             switch report.outcome {
             case .delivered:
                 state.pendingAcknowledgements.append(id)
@@ -272,18 +287,21 @@ public final class Drainer: Service, Sendable {
                 state.totals.delivered += 1
                 state.totals.lastDeliveryAtMs = MessageQueue.currentTimeMs()
                 state.totals.brokerReachable = true
-                return (row, nil)
+                return (row, nil, refill)
             case .failed(let error):
                 state.totals.producerErrors[error.name, default: 0] += 1
                 // A permanent refusal is an answer from the broker; a retriable failure is not.
                 state.totals.brokerReachable = error.disposition == .permanent
-                return (row, error)
+                return (row, error, refill)
             }
         }
         guard let error else {
+            if refill { roomBell.ring() }
             try flushOutcomesIfDue()
             return
         }
+        // After the failure is recorded, so that the woken feeder sees the rewind it asks for.
+        defer { if refill { roomBell.ring() } }
         // The row's failed attempts were read with it; one row is in flight at most once.
         if (row?.attempts ?? 0) + 1 >= attemptsBeforeDeadLetter(error) {
             let moved = try absorbingTransient("dead-letter a row") { () throws -> Bool in
@@ -370,6 +388,30 @@ public final class Drainer: Service, Sendable {
             state.withLock { $0.storageRetryAfter = ContinuousClock.now.advanced(by: .seconds(1)) }
             failureLog.warning("storage", "the queue cannot \(what) for now; retrying", metadata: ["error": "\(error)"], logger: logger)
             return nil
+        }
+    }
+
+    /// Waits out the retry backoff. When the failures were the broker's silence (timeouts,
+    /// transport errors, all brokers down), it also asks the brokers once a second whether they
+    /// answer again, and ends the wait when they do: on a flaky link a broker back for a few
+    /// seconds between outages is used, not missed in a 30 s wait.
+    private func waitBeforeRetry(_ producer: KafkaProducer) async {
+        let wait = backoff()
+        let silent = state.withLock { !$0.totals.brokerReachable }
+        guard silent, wait > .seconds(1) else {
+            await pause(wait)
+            return
+        }
+        let clock = ContinuousClock()
+        let end = clock.now.advanced(by: wait)
+        while !isShuttingDown, clock.now < end {
+            let probeStart = clock.now
+            if await producer.brokersAnswer(within: min(.seconds(1), end - clock.now)) {
+                logger.info("the brokers answer again; retrying before the backoff ends")
+                return
+            }
+            // A refused connection fails the probe at once: at most one probe a second.
+            await pause(min(probeStart.advanced(by: .seconds(1)), end) - clock.now)
         }
     }
 

@@ -15,7 +15,9 @@ public struct DrainerConfiguration: Sendable, Hashable {
     /// The first wait after a retriable failure; doubled per consecutive failure (with jitter)
     /// up to ``maxBackoff``. Default 200 ms.
     public var initialBackoff: Duration
-    /// The longest wait between retries; retries go on forever. Default 30 s.
+    /// The longest wait between retries; retries go on forever. Default 30 s. After failures
+    /// that mean the brokers were unreachable, the wait ends early once a broker answers a
+    /// metadata request (asked once a second).
     public var maxBackoff: Duration
     /// On graceful shutdown, how long to wait for the reports of rows in flight. Default 5 s.
     public var shutdownGracePeriod: Duration

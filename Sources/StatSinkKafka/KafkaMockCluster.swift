@@ -64,6 +64,11 @@ public final class KafkaMockCluster: Sendable {
         try call("rd_kafka_mock_broker_set_up(\(brokerID))") { rd_kafka_mock_broker_set_up($0, brokerID) }
     }
 
+    /// Delays every response of a broker by `milliseconds` (a slow link). `-1` means all brokers.
+    public func setBrokerRoundTrip(_ brokerID: Int32, milliseconds: Int32) throws(KafkaError) {
+        try call("rd_kafka_mock_broker_set_rtt(\(brokerID), \(milliseconds))") { rd_kafka_mock_broker_set_rtt($0, brokerID, milliseconds) }
+    }
+
     /// Makes the next `codes.count` Produce requests fail, in order, with these codes (one per
     /// request, for every partition in it). `.transport` makes the broker drop the connection.
     public func pushProduceErrors(_ codes: [KafkaErrorCode]) {

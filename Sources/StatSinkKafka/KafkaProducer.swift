@@ -105,6 +105,14 @@ public final class KafkaProducer: Sendable {
         }
     }
 
+    /// Whether a broker answers a metadata request within `timeout` (librdkafka connects on its
+    /// own schedule, `reconnect.backoff.ms`); `false` once shutdown has begun. For telling that
+    /// brokers are back after an outage without producing anything; the call blocks a thread of
+    /// its own, never the caller's.
+    public func brokersAnswer(within timeout: Duration) async -> Bool {
+        await core.probe(timeoutMs: KafkaProducerCore.milliseconds(timeout))
+    }
+
     /// Messages and requests librdkafka still holds, plus reports not yet served
     /// (`rd_kafka_outq_len`); 0 once shut down.
     public var outstandingCount: Int {

@@ -2,6 +2,14 @@ import CRdKafka
 import Logging
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The librdkafka producer behind ``KafkaProducer``: the handle, the record bookkeeping and the
 /// poll loop. The poll thread holds a strong reference until it has destroyed the handle, so the
 /// handle outlives every librdkafka call made on it.
@@ -31,6 +39,9 @@ final class KafkaProducerCore: Sendable {
         var inFlight: [UInt64: Int] = [:]
         var inFlightCount = 0
         var shutdownWaiters: [CheckedContinuation<Void, Never>] = []
+        /// Metadata probes running on threads of their own; the handle is not destroyed before
+        /// they end.
+        var probesRunning = 0
     }
 
     enum Step {
@@ -223,6 +234,29 @@ final class KafkaProducerCore: Sendable {
         }
     }
 
+    // MARK: Probing
+
+    /// Asks a broker for the cluster's metadata (`rd_kafka_metadata`, which blocks: on a thread
+    /// of its own) and returns whether one answered within `timeoutMs`. `false` at once when the
+    /// producer is shutting down.
+    func probe(timeoutMs: Int32) async -> Bool {
+        let started = state.withLock { state in
+            guard case .open = state.phase, state.handle != nil else { return false }
+            state.probesRunning += 1
+            return true
+        }
+        guard started else { return false }
+        return await DedicatedThread.run {
+            defer { self.state.withLock { $0.probesRunning -= 1 } }
+            // Still there: `close` waits for running probes before destroying the handle.
+            guard let handle = self.state.withLock({ $0.handle }) else { return false }
+            var metadata: UnsafePointer<rd_kafka_metadata>?
+            let code = rd_kafka_metadata(handle, 0, nil, &metadata, timeoutMs)
+            defer { if let metadata { rd_kafka_metadata_destroy(metadata) } }
+            return code == RD_KAFKA_RESP_ERR_NO_ERROR && (metadata?.pointee.broker_cnt ?? 0) > 0
+        }
+    }
+
     // MARK: The poll thread
 
     func pollLoop() {
@@ -356,6 +390,10 @@ final class KafkaProducerCore: Sendable {
 
     /// Destroys the handle, then reports every record librdkafka never reported and ends the stream.
     func close(handle: OpaquePointer, queue: OpaquePointer) {
+        // No probe starts once the phase has left `.open`; those running end within their timeout.
+        while state.withLock({ $0.probesRunning }) > 0 {
+            usleep(10_000)
+        }
         let topics = state.withLock { state in
             let topics = Array(state.topics.values)
             state.topics = [:]

@@ -127,6 +127,36 @@ struct DrainerTests {
         #expect(try sqlite3Count(queue: directory, "SELECT count(*) FROM streams WHERE last_error IS NOT NULL") == 1)
     }
 
+    @Test func aBrokerBackFromAnOutageIsUsedBeforeTheBackoffEnds() async throws {
+        let queue = try openQueue()
+        defer { queue.close() }
+        let sink = sink()
+        let writer = try SinkWriter(sink: sink, queue: queue)
+        try cluster.setBrokerDown(1)
+        let written = try writeSnapshots(3, sink: sink, writer: writer)
+        // Every retry waits at least 10 s (20 s with 50-100 % jitter) unless the probe ends it.
+        var configuration = Self.fast
+        configuration.initialBackoff = .seconds(20)
+        configuration.maxBackoff = .seconds(60)
+        let drainer = Drainer(stream: QueueStream(topic: topic, brokerList: sink.brokerList), queue: queue, properties: sink.producerProperties, configuration: configuration, logger: Logger(label: "test"))
+        let task = Task { try await drainer.run() }
+        defer { task.cancel() }
+        // Past message.timeout.ms (1.5 s): the rows failed back and the drainer is backing off.
+        let failedBy = ContinuousClock.now.advanced(by: .seconds(10))
+        while drainer.totals.retried == 0, ContinuousClock.now < failedBy { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(drainer.totals.retried > 0)
+        try await Task.sleep(for: .seconds(1))
+        #expect(try queue.statistics().rows == written.count)
+        try cluster.setBrokerUp(1)
+        let upAt = ContinuousClock.now
+        while try queue.statistics().rows > 0, ContinuousClock.now - upAt < .seconds(20) { try await Task.sleep(for: .milliseconds(50)) }
+        let took = ContinuousClock.now - upAt
+        #expect(try queue.statistics().rows == 0)
+        #expect(took < .seconds(6), "delivered \(took) after the broker came back, within the backoff's 10 s minimum")
+        task.cancel()
+        try await task.value
+    }
+
     @Test func aQueueThatCannotTakeWritesForAWhileDelaysDeletionsButNeverStopsTheDrainer() async throws {
         let path = directory.appendingPathComponent("queue.db").path
         let queue = try MessageQueue(configuration: MessageQueueConfiguration(path: path, busyTimeoutMs: 50), role: .drainer)
@@ -182,8 +212,11 @@ struct DrainerTests {
         let firstQueue = try openQueue()
         let written = try writeSnapshots(20, sink: sink, writer: SinkWriter(sink: sink, queue: firstQueue))
         let first = Drainer(stream: stream, queue: firstQueue, properties: sink.producerProperties, configuration: configuration, logger: Logger(label: "test"))
-        // Stop part-way.
+        // Stop part-way: a slow link (4 rows per 50 ms round trip) so that part-way is long
+        // enough to be seen.
+        try cluster.setBrokerRoundTrip(-1, milliseconds: 50)
         _ = try await drain(first) { try firstQueue.statistics().deliveredRows >= 10 }
+        try cluster.setBrokerRoundTrip(-1, milliseconds: 0)
         let remaining = try firstQueue.statistics().rows
         #expect(remaining > 0 && remaining < written.count)
         firstQueue.close()
