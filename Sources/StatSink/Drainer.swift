@@ -58,6 +58,12 @@ public final class Drainer: Service, Sendable {
     /// it), and on shutdown: the feeder sleeps on it, not on a timer, so the window refills as
     /// soon as librdkafka has sent it (at 1 GB/s a 4 MiB window turns over every 4 ms).
     private let roomBell = Doorbell()
+    /// Rung when acknowledgements or failures are due to be committed (``outcomesDue``): the
+    /// deletions run in a task of their own, so that the reports behind them, which free the
+    /// window, are not held up by a delete (measured: 38 % of a drain's time).
+    private let outcomesBell = Doorbell()
+    /// Held while outcomes are committed, so that a rewind's commit waits for one under way.
+    private let committingOutcomes = Mutex(())
 
     private struct State {
         /// Rows produced and not yet reported, by record id.
@@ -71,6 +77,8 @@ public final class Drainer: Service, Sendable {
         var pendingFailures: [(id: Int64, error: String)] = []
         /// A retriable failure happened: stop producing, let in-flight report, back off, rewind.
         var rewindRequested = false
+        /// The current producer's reports have ended (it shut down or failed).
+        var reportsEnded = false
         var consecutiveFailures = 0
         var totals = DrainerTotals()
         /// After a transient queue failure (a full disk, a lock held elsewhere): no queue writes
@@ -140,10 +148,25 @@ public final class Drainer: Service, Sendable {
     /// One producer's life: feed it, serve its reports, shut it down.
     private func deliver(with producer: KafkaProducer) async throws {
         producer.start()
+        state.withLock { $0.reportsEnded = false }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
+                defer {
+                    self.state.withLock { $0.reportsEnded = true }
+                    self.outcomesBell.ring()
+                }
                 for await report in producer.deliveryReports {
                     try self.handle(report)
+                }
+            }
+            group.addTask {
+                // Whatever is pending when rung (it was due then, even if the feeder has filled
+                // the window since), and at least every 100 ms.
+                while true {
+                    await self.outcomesBell.wait(upTo: .milliseconds(100))
+                    let pending = self.state.withLock { !$0.pendingAcknowledgements.isEmpty || !$0.pendingFailures.isEmpty }
+                    if pending { try self.flushOutcomes() }
+                    if self.state.withLock({ $0.reportsEnded }) { return }
                 }
             }
             try await feed(producer)
@@ -167,7 +190,6 @@ public final class Drainer: Service, Sendable {
         let clock = ContinuousClock()
         var nextMaintenance = clock.now.advanced(by: configuration.maintenanceInterval)
         while !isShuttingDown, producer.fatalError == nil {
-            try flushOutcomesIfDue()
             if clock.now >= nextMaintenance {
                 try absorbingTransient("checkpoint the queue") {
                     try queue.checkpoint()
@@ -297,11 +319,14 @@ public final class Drainer: Service, Sendable {
         }
         guard let error else {
             if refill { roomBell.ring() }
-            try flushOutcomesIfDue()
+            if outcomesDue() { outcomesBell.ring() }
             return
         }
         // After the failure is recorded, so that the woken feeder sees the rewind it asks for.
-        defer { if refill { roomBell.ring() } }
+        defer {
+            if refill { roomBell.ring() }
+            outcomesBell.ring()
+        }
         // The row's failed attempts were read with it; one row is in flight at most once.
         if (row?.attempts ?? 0) + 1 >= attemptsBeforeDeadLetter(error) {
             let moved = try absorbingTransient("dead-letter a row") { () throws -> Bool in
@@ -340,18 +365,23 @@ public final class Drainer: Service, Sendable {
         }
     }
 
-    private func flushOutcomesIfDue() throws {
-        let due = state.withLock { state in
+    /// Whether pending outcomes should be committed now: a batch of acknowledgements, any
+    /// failure, or the last reports of what was in flight.
+    private func outcomesDue() -> Bool {
+        state.withLock { state in
             state.pendingAcknowledgements.count >= 256 || !state.pendingFailures.isEmpty
                 || (state.inFlight.isEmpty && !state.pendingAcknowledgements.isEmpty)
         }
-        if due { try flushOutcomes() }
     }
 
     /// Commits pending deletions and failure records. While the queue cannot take writes
     /// (a full disk, a lock held elsewhere) the acknowledgements wait in memory and are committed
     /// later; the failure records, which only count attempts, are let go.
     private func flushOutcomes() throws {
+        try committingOutcomes.withLock { _ in try commitPendingOutcomes() }
+    }
+
+    private func commitPendingOutcomes() throws {
         if let after = state.withLock({ $0.storageRetryAfter }), ContinuousClock.now < after { return }
         let (acknowledged, failures) = state.withLock { state in
             defer {
