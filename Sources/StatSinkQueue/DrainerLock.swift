@@ -31,6 +31,37 @@ final class DrainerLock: Sendable {
         release()
     }
 
+    /// Which process holds the drainer lock of the queue at `queuePath`, read from the kernel's
+    /// table of file locks (`/proc/locks`) without touching the lock: trying to take it, even
+    /// for an instant, could make a drainer starting at that moment refuse to start.
+    /// `.unknown` where there is no such table (not Linux).
+    static func holder(queuePath: String) -> QueueStatus.DrainerPresence {
+        guard access("/proc/locks", R_OK) == 0 else { return .unknown }
+        var status = stat()
+        guard stat(queuePath + "-drainer.lock", &status) == 0 else { return .notRunning }
+        // glibc's dev_t layout (gnu_dev_major / gnu_dev_minor); /proc/locks prints them in hex.
+        let device = UInt64(status.st_dev)
+        let major = ((device >> 8) & 0xfff) | ((device >> 32) & ~UInt64(0xfff))
+        let minor = (device & 0xff) | ((device >> 12) & ~UInt64(0xff))
+        func hex(_ value: UInt64) -> String {
+            let digits = String(value, radix: 16)
+            return digits.count < 2 ? "0" + digits : digits
+        }
+        let identity = "\(hex(major)):\(hex(minor)):\(UInt64(status.st_ino))"
+        var presence = QueueStatus.DrainerPresence.notRunning
+        do {
+            try LineFile.forEachLine("/proc/locks") { _, bytes in
+                // "1: FLOCK  ADVISORY  WRITE 4242 fe:01:123456 0 EOF"; waiters are marked "->".
+                let fields = bytes.split(separator: 0x20).map { String(decoding: $0, as: UTF8.self) }
+                guard fields.count >= 6, fields[1] == "FLOCK", fields[3] == "WRITE", fields[5] == identity else { return }
+                presence = .running(pid: Int32(fields[4]))
+            }
+        } catch {
+            return .unknown
+        }
+        return presence
+    }
+
     /// Releases the lock (closing the descriptor; safe to call twice).
     func release() {
         descriptor.withLock { descriptor in

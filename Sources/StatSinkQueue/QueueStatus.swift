@@ -29,6 +29,45 @@ public struct QueueStatus: Sendable, Hashable, Codable {
     public var drops: [DropFigures]
     /// Damaged files this queue replaced, oldest first.
     public var quarantinedFiles: [QuarantineRecord]
+    /// Whether a drainer (`statsink run`, a push) holds the queue now.
+    public var drainer: DrainerPresence = .unknown
+
+    /// Whether a process holds a queue's drainer lock (`QUEUE-drainer.lock`), and which.
+    public enum DrainerPresence: Sendable, Hashable, Codable {
+        /// A process holds it: a sink is delivering this queue (its pid, when the kernel says).
+        case running(pid: Int32?)
+        /// No process holds it: nothing delivers this queue now.
+        case notRunning
+        /// This system does not tell (no `/proc/locks`).
+        case unknown
+
+        enum CodingKeys: String, CodingKey {
+            case running, pid
+        }
+
+        // {"running": true, "pid": 4242}, {"running": false}, {"running": null}
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            switch self {
+            case .running(let pid):
+                try container.encode(true, forKey: .running)
+                try container.encodeIfPresent(pid, forKey: .pid)
+            case .notRunning:
+                try container.encode(false, forKey: .running)
+            case .unknown:
+                try container.encodeNil(forKey: .running)
+            }
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            switch try container.decodeIfPresent(Bool.self, forKey: .running) {
+            case true?: self = .running(pid: try container.decodeIfPresent(Int32.self, forKey: .pid))
+            case false?: self = .notRunning
+            case nil: self = .unknown
+            }
+        }
+    }
 
     /// Rows waiting for delivery, all streams.
     public var backlogRows: Int { streams.reduce(0) { $0 + $1.rows } }
@@ -140,7 +179,7 @@ public struct QueueStatus: Sendable, Hashable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case path, generatedAtMs = "generated_at_ms", schemaVersion = "schema_version", file, streams
-        case deadLetters = "dead_letters", drops, quarantinedFiles = "quarantined_files"
+        case deadLetters = "dead_letters", drops, quarantinedFiles = "quarantined_files", drainer
     }
 }
 
@@ -182,7 +221,7 @@ extension MessageQueue {
                 var status = QueueStatus(
                     path: connection.path, generatedAtMs: nowMs, schemaVersion: Int(try connection.integer("PRAGMA user_version")),
                     file: try fileFigures(connection), streams: try streamStatuses(connection, nowMs: nowMs),
-                    deadLetters: [], drops: [], quarantinedFiles: []
+                    deadLetters: [], drops: [], quarantinedFiles: [], drainer: DrainerLock.holder(queuePath: connection.path)
                 )
                 let dead = try connection.statement("""
                     SELECT stream, topic, error_name, error, count(*), sum(length(payload)), sum(metric_count), min(id), max(id),

@@ -8,7 +8,8 @@ struct Status: AsyncParsableCommand {
         discussion: """
             Per stream: the backlog (rows, payload bytes, metrics, age of the oldest and newest row, \
             record ids), the last delivery and the last error; dead letters grouped by error; drops \
-            by reason; damaged files this queue replaced; the file and WAL sizes. Reads the file \
+            by reason; damaged files this queue replaced; the file and WAL sizes; whether a drainer \
+            (statsink run) is delivering the queue now, and its pid. Reads the file \
             read-only in one consistent read, without blocking a running sink. --json prints the \
             same figures for scripts (times in epoch ms, ages in seconds).
             """
@@ -29,6 +30,15 @@ struct Status: AsyncParsableCommand {
         }
     }
 
+    static func render(_ drainer: QueueStatus.DrainerPresence) -> String {
+        switch drainer {
+        case .running(let pid?): "running (pid \(pid))"
+        case .running(nil): "running"
+        case .notRunning: "not running: nothing delivers this queue now"
+        case .unknown: "unknown (this system has no /proc/locks)"
+        }
+    }
+
     static func render(_ status: QueueStatus) -> String {
         typealias Out = OperatorOutput
         let file = status.file
@@ -37,6 +47,7 @@ struct Status: AsyncParsableCommand {
             "queue        \(status.path) (schema \(status.schemaVersion)) at \(Out.timestamp(status.generatedAtMs))",
             "file         \(Out.bytes(file.fileBytes)) + WAL \(Out.bytes(file.walBytes)); \(Out.bytes(file.pageSize)) pages: \(file.pages - file.freePages) in use, \(file.freePages) free",
             "backlog      \(status.backlogRows) rows, \(Out.bytes(status.backlogBytes)); dead letters \(status.deadLetterRows); dropped \(dropped)",
+            "drainer      \(Self.render(status.drainer))",
             "",
             "BACKLOG",
         ]

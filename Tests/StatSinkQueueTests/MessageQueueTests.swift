@@ -43,6 +43,21 @@ struct MessageQueueTests {
         MessageQueue.removeFiles(atPath: path)  // nothing left: not an error
     }
 
+    @Test func statusTellsWhetherADrainerHoldsTheQueueWithoutTouchingItsLock() throws {
+        let path = directory.path("presence.db")
+        let writer = try open("presence.db", role: .writer)
+        defer { writer.close() }
+        #expect(try MessageQueue.status(path: path).drainer == .notRunning)
+        let drainer = try open("presence.db", role: .drainer)
+        #expect(try MessageQueue.status(path: path).drainer == .running(pid: getpid()))
+        // Reading the presence took nothing: a second drainer is still refused, the first still holds.
+        #expect(throws: QueueError.self) { try open("presence.db", role: .drainer) }
+        drainer.close()
+        #expect(try MessageQueue.status(path: path).drainer == .notRunning)
+        // And the lock is free for the next drainer.
+        try open("presence.db", role: .drainer).close()
+    }
+
     @Test func pageSizeIsSetOnNewFilesOnlyAndMustBeAPowerOfTwo() throws {
         let path = directory.path("small-pages.db")
         try MessageQueue(configuration: MessageQueueConfiguration(path: path, pageSize: 4096), role: .writer).close()
