@@ -26,12 +26,14 @@ public struct Pipeline: Sendable {
     /// The admin server (`/metrics`, `/healthz`) when `admin.listen` is set; among ``services``.
     public let adminServer: AdminServer?
 
-    /// Opens the queue and builds the services. `shipsOwnStats: false` leaves the sink's own
+    /// Opens the queue and builds the services. The drainers are paced by the `buffer` section
+    /// unless `drainerConfiguration` is given. `shipsOwnStats: false` leaves the sink's own
     /// `statsink.*` stats out of the shipped snapshots (tests that compare them byte for byte).
     public init(
-        configuration: StatSinkConfiguration, drainerConfiguration: DrainerConfiguration = DrainerConfiguration(),
+        configuration: StatSinkConfiguration, drainerConfiguration: DrainerConfiguration? = nil,
         shipsOwnStats: Bool = true, logger: Logger
     ) throws(QueueError) {
+        let drainerConfiguration = drainerConfiguration ?? configuration.buffer.drainerConfiguration
         queue = try MessageQueue(configuration: configuration.buffer.queueConfiguration, role: .drainer)
         var writers: [SinkWriter] = []
         var drainers: [Drainer] = []
@@ -73,6 +75,11 @@ extension BufferConfiguration {
             durability: durability == .full ? .full : .normal,
             diskReserveBytes: Int64(clamping: diskReserveBytes)
         )
+    }
+
+    /// The drainer settings of this `buffer` section (the rest at their defaults).
+    public var drainerConfiguration: DrainerConfiguration {
+        DrainerConfiguration(maxInFlightBytes: Int(clamping: maxInFlightBytes), maxBackoff: maxRetryBackoff)
     }
 }
 

@@ -18,6 +18,20 @@ public struct BufferConfiguration: Sendable, Hashable {
     /// so the queue can go on within its own file (the disk then acts as the byte cap) until
     /// space returns; `disk_reserve` in YAML, with a unit. 0 turns it off. Default: 16 MiB.
     public var diskReserveBytes: UInt64
+    /// Payload bytes the drainer keeps handed to librdkafka and not yet acknowledged, per stream
+    /// (`max_in_flight` in YAML, with a unit; 64 KiB to 1 GiB). Delivery is at most this much per
+    /// round trip to the broker: raise it for a link with a long round trip, at the cost of as
+    /// much memory. Default: 4 MiB.
+    public var maxInFlightBytes: UInt64
+    /// The longest wait between delivery retries (`max_retry_backoff` in YAML, a duration from
+    /// 100ms to 3600s); while the brokers are unreachable the wait also ends as soon as they answer.
+    /// Default: 30 s.
+    public var maxRetryBackoff: Duration
+
+    /// The allowed range of ``maxInFlightBytes``.
+    public static let maxInFlightRange: ClosedRange<UInt64> = (64 << 10)...(1 << 30)
+    /// The allowed range of ``maxRetryBackoff``.
+    public static let maxRetryBackoffRange: ClosedRange<Duration> = .milliseconds(100)...(.seconds(3600))
 
     /// Creates a buffer configuration with the documented defaults.
     public init(
@@ -25,13 +39,17 @@ public struct BufferConfiguration: Sendable, Hashable {
         maxBytes: UInt64 = BufferConfiguration.defaultMaxBytes,
         whenFull: WhenFullPolicy = .dropOldest,
         durability: Durability = .normal,
-        diskReserveBytes: UInt64 = 16 << 20
+        diskReserveBytes: UInt64 = 16 << 20,
+        maxInFlightBytes: UInt64 = 4 << 20,
+        maxRetryBackoff: Duration = .seconds(30)
     ) {
         self.path = path
         self.maxBytes = maxBytes
         self.whenFull = whenFull
         self.durability = durability
         self.diskReserveBytes = diskReserveBytes
+        self.maxInFlightBytes = maxInFlightBytes
+        self.maxRetryBackoff = maxRetryBackoff
     }
 }
 

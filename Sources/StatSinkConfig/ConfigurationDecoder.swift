@@ -428,7 +428,7 @@ final class ConfigurationDecoder {
 
     private func decodeBuffer(_ entry: Entry?) -> BufferConfiguration {
         var buffer = BufferConfiguration()
-        guard let entry, let section = section(entry.value, path: entry.path, known: ["path", "max_bytes", "when_full", "durability", "disk_reserve"])
+        guard let entry, let section = section(entry.value, path: entry.path, known: ["path", "max_bytes", "when_full", "durability", "disk_reserve", "max_in_flight", "max_retry_backoff"])
         else { return buffer }
         if let field = present(section["path"]), let value = string(field, nonEmpty: true) {
             buffer.path = value
@@ -444,6 +444,22 @@ final class ConfigurationDecoder {
         }
         if let field = present(section["disk_reserve"]), let value = byteSize(field) {
             buffer.diskReserveBytes = value
+        }
+        if let field = present(section["max_in_flight"]), let value = byteSize(field) {
+            let range = BufferConfiguration.maxInFlightRange
+            if range.contains(value) {
+                buffer.maxInFlightBytes = value
+            } else {
+                problem(field.path, line: field.line, "must be from \(ByteSizeSyntax.format(range.lowerBound)) to \(ByteSizeSyntax.format(range.upperBound)), got \(ByteSizeSyntax.format(value))")
+            }
+        }
+        if let field = present(section["max_retry_backoff"]), let value = duration(field) {
+            let range = BufferConfiguration.maxRetryBackoffRange
+            if range.contains(value) {
+                buffer.maxRetryBackoff = value
+            } else {
+                problem(field.path, line: field.line, "must be from \(DurationSyntax.format(range.lowerBound)) to \(DurationSyntax.format(range.upperBound)), got \(DurationSyntax.format(value))")
+            }
         }
         return buffer
     }

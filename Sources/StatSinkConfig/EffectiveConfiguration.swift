@@ -37,6 +37,8 @@ extension StatSinkConfiguration {
         lines.append("  when_full: \(buffer.whenFull.rawValue)")
         lines.append("  durability: \(buffer.durability.rawValue)")
         lines.append("  disk_reserve: \(ByteSizeSyntax.format(buffer.diskReserveBytes))")
+        lines.append("  max_in_flight: \(ByteSizeSyntax.format(buffer.maxInFlightBytes))")
+        lines.append("  max_retry_backoff: \(DurationSyntax.format(buffer.maxRetryBackoff))")
         if sources.isEmpty {
             lines.append("sources: {}  # none enabled")
         } else {
