@@ -445,21 +445,15 @@ final class ConfigurationDecoder {
         if let field = present(section["disk_reserve"]), let value = byteSize(field) {
             buffer.diskReserveBytes = value
         }
-        if let field = present(section["max_in_flight"]), let value = byteSize(field) {
-            let range = BufferConfiguration.maxInFlightRange
-            if range.contains(value) {
-                buffer.maxInFlightBytes = value
-            } else {
-                problem(field.path, line: field.line, "must be from \(ByteSizeSyntax.format(range.lowerBound)) to \(ByteSizeSyntax.format(range.upperBound)), got \(ByteSizeSyntax.format(value))")
-            }
+        if let field = present(section["max_in_flight"]), let bytes = byteSize(field),
+            let value = within(BufferConfiguration.maxInFlightRange, bytes, field, format: ByteSizeSyntax.format)
+        {
+            buffer.maxInFlightBytes = value
         }
-        if let field = present(section["max_retry_backoff"]), let value = duration(field) {
-            let range = BufferConfiguration.maxRetryBackoffRange
-            if range.contains(value) {
-                buffer.maxRetryBackoff = value
-            } else {
-                problem(field.path, line: field.line, "must be from \(DurationSyntax.format(range.lowerBound)) to \(DurationSyntax.format(range.upperBound)), got \(DurationSyntax.format(value))")
-            }
+        if let field = present(section["max_retry_backoff"]), let wait = duration(field),
+            let value = within(BufferConfiguration.maxRetryBackoffRange, wait, field, format: DurationSyntax.format)
+        {
+            buffer.maxRetryBackoff = value
         }
         return buffer
     }
