@@ -84,6 +84,11 @@ struct MetricsStreamHandler: RegistrableRPCService {
         var assembler: SnapshotAssembler?
         var writer = OrderedSnapshotWriter(sink: sink)
         var lastMessage = clock.now
+        // Ticks handled since the last message. Idle means both the timeout passed and a second
+        // tick came with no message between: after the process was starved of CPU, the first
+        // tick may be handled before a message that arrived in time and waits right behind it
+        // (the reader sends only once the tick is taken), and closing then would split a flush.
+        var ticksSinceMessage = 0
         var outcome: Result<Void, RPCError> = .failure(RPCError(code: .cancelled, message: "the stream was cancelled"))
         var logger = logger
         logger[metadataKey: "peer"] = "\(context.remotePeer)"
@@ -91,6 +96,7 @@ struct MetricsStreamHandler: RegistrableRPCService {
             switch event {
             case .message(let message):
                 lastMessage = clock.now
+                ticksSinceMessage = 0
                 if assembler == nil {
                     guard let sent = message.node else {
                         outcome = .failure(RPCError(
@@ -112,7 +118,8 @@ struct MetricsStreamHandler: RegistrableRPCService {
                     break loop
                 }
                 if context.cancellation.isCancelled { break loop }
-                if assembler?.openTimestampMs != nil, clock.now - lastMessage >= configuration.snapshotIdleTimeout,
+                ticksSinceMessage += 1
+                if assembler?.openTimestampMs != nil, ticksSinceMessage >= 2, clock.now - lastMessage >= configuration.snapshotIdleTimeout,
                     let snapshot = assembler?.closeOpenSnapshot()
                 {
                     await writer.write(snapshot)
