@@ -298,7 +298,7 @@ public final class Drainer: Service, Sendable {
     /// Applies one delivery report.
     private func handle(_ report: DeliveryReport) throws {
         let id = Int64(bitPattern: report.recordID)
-        let (row, error, refill, due): (InFlightRow?, KafkaDeliveryError?, Bool, Bool) = state.withLock { state in
+        let (row, error, refill): (InFlightRow?, KafkaDeliveryError?, Bool) = state.withLock { state in
             let row = state.inFlight.removeValue(forKey: id)
             if let row { state.inFlightBytes -= row.bytes }
             let refill = state.inFlight.isEmpty || hasRefillRoom(rows: state.inFlight.count, bytes: state.inFlightBytes)
@@ -309,17 +309,17 @@ public final class Drainer: Service, Sendable {
                 state.totals.delivered += 1
                 state.totals.lastDeliveryAtMs = MessageQueue.currentTimeMs()
                 state.totals.brokerReachable = true
-                return (row, nil, refill, Self.outcomesDue(state))
+                return (row, nil, refill)
             case .failed(let error):
                 state.totals.producerErrors[error.name, default: 0] += 1
                 // A permanent refusal is an answer from the broker; a retriable failure is not.
                 state.totals.brokerReachable = error.disposition == .permanent
-                return (row, error, refill, true)
+                return (row, error, refill)
             }
         }
         guard let error else {
             if refill { roomBell.ring() }
-            if due { outcomesBell.ring() }
+            if outcomesDue() { outcomesBell.ring() }
             return
         }
         // After the failure is recorded, so that the woken feeder sees the rewind it asks for.
@@ -366,11 +366,12 @@ public final class Drainer: Service, Sendable {
     }
 
     /// Whether pending outcomes should be committed now: a batch of acknowledgements, any
-    /// failure, or the last reports of what was in flight. Read under the state's lock, in the
-    /// same critical section as the report that changed it (one lock per report on the drain).
-    private static func outcomesDue(_ state: State) -> Bool {
-        state.pendingAcknowledgements.count >= 256 || !state.pendingFailures.isEmpty
-            || (state.inFlight.isEmpty && !state.pendingAcknowledgements.isEmpty)
+    /// failure, or the last reports of what was in flight.
+    private func outcomesDue() -> Bool {
+        state.withLock { state in
+            state.pendingAcknowledgements.count >= 256 || !state.pendingFailures.isEmpty
+                || (state.inFlight.isEmpty && !state.pendingAcknowledgements.isEmpty)
+        }
     }
 
     /// Commits pending deletions and failure records. While the queue cannot take writes
