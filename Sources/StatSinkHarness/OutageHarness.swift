@@ -21,8 +21,10 @@ struct OutageHarness {
     var verbose: Bool
 
     static let topic = "statsink-outage"
-    /// Small snapshots (45 metrics in 9 messages): the mock broker keeps only the last 5 MB of a
-    /// partition, and the backlog an outage leaves must reach the harness's reader before that.
+    /// Small snapshots (45 metrics in 9 messages), compressed with lz4: the mock broker keeps only
+    /// the last 5 MB of a partition, and the backlog an outage leaves must reach the harness's
+    /// reader before that, even when other work slows the reader down. (librdkafka checks
+    /// `message.max.bytes` before compressing, so the poison rows stay too large.)
     static let batchSize = 5
     static let messageTimeoutMs = 2000
     static let retriableErrors = ["NOT_ENOUGH_REPLICAS", "REQUEST_TIMED_OUT", "NOT_LEADER_FOR_PARTITION", "LEADER_NOT_AVAILABLE"]
@@ -35,7 +37,7 @@ struct OutageHarness {
         let broker = try MockBrokerProcess(topics: [(Self.topic, 1)])
         defer { broker.stop() }
         let queuePath = directory.appendingPathComponent("queue.db").path
-        let producerConfig = ["message.timeout.ms": "\(Self.messageTimeoutMs)"]
+        let producerConfig = ["message.timeout.ms": "\(Self.messageTimeoutMs)", "compression.type": "lz4"]
         let loaded = try SinkUnderTest.writeConfiguration(
             in: directory, name: "load.yaml", broker: broker.bootstrapServers, topic: Self.topic, queuePath: queuePath,
             batchSize: Self.batchSize, synthetic: (counters: 30, gauges: 10, histograms: 5), producerConfig: producerConfig

@@ -62,7 +62,13 @@ public final class KafkaTopicFollower: Sendable {
         properties: [(name: String, value: String)] = [],
         onMessage: @escaping @Sendable (ConsumedMessage) -> Void
     ) async throws(KafkaError) -> KafkaTopicFollower {
-        let settings = [("auto.offset.reset", "error"), ("reconnect.backoff.max.ms", "500")] + properties.map { ($0.name, $0.value) }
+        // Large fetches with short waits: a drained backlog lands on the broker in a burst, and
+        // one 1 MiB fetch per round trip (librdkafka's default) falls behind bounded retention.
+        let settings = [
+            ("auto.offset.reset", "error"), ("reconnect.backoff.max.ms", "500"),
+            ("max.partition.fetch.bytes", "33554432"), ("fetch.max.bytes", "67108864"),
+            ("receive.message.max.bytes", "100000000"), ("fetch.wait.max.ms", "20"),
+        ] + properties.map { ($0.name, $0.value) }
         let follower = try await DedicatedThread.run { () -> Result<KafkaTopicFollower, KafkaError> in
             let consumer: OpaquePointer
             switch KafkaTopicReader.makeConsumer(bootstrapServers: bootstrapServers, properties: settings) {

@@ -10,7 +10,8 @@ struct Demo: AsyncParsableCommand {
             Starts librdkafka's mock cluster on loopback, the synthetic Envoy-like source and the \
             drainer; takes the broker down for a while and brings it back; prints what happens \
             every second; finally reads the topic back and reports whether anything was lost. \
-            Exits 1 if anything was.
+            Exits 1 if anything was, or if the broker let messages go before they could be \
+            checked.
             """
     )
 
@@ -35,6 +36,6 @@ struct Demo: AsyncParsableCommand {
         var logger = Logger(label: "statsink-demo")
         logger.logLevel = .critical  // the demo narrates; connection errors during the outage are expected
         let result = try await StatSink.Demo.run(options: options, logger: logger) { line in print(line) }
-        if result.lost > 0 { throw ExitCode(1) }
+        if result.lost > 0 || result.unread > 0 { throw ExitCode(1) }
     }
 }
