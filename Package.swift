@@ -226,7 +226,7 @@ let package = Package(
         .testTarget(
             name: "StatSinkMetricsTests",
             dependencies: [
-                "StatSinkMetrics", "StatSink", "StatSinkConfig", "StatSinkQueue", "StatSinkModel",
+                "StatSinkMetrics", "StatSink", "StatSinkConfig", "StatSinkQueue", "StatSinkModel", "StatSinkTestKit",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -79,7 +79,7 @@ final class SinkUnderTest {
             yaml += "sources: {synthetic: {counters: \(synthetic.counters), gauges: \(synthetic.gauges), histograms: \(synthetic.histograms)}}\n"
         }
         let url = directory.appendingPathComponent(name)
-        try yaml.write(to: url, atomically: true, encoding: .utf8)
+        try yaml.write(to: url, atomically: false, encoding: .utf8)
         return url
     }
 

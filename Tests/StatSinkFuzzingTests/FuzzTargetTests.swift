@@ -1,6 +1,7 @@
 import Foundation
 import StatSinkFuzzing
 import StatSinkSynthetic
+import StatSinkTestKit
 import Testing
 
 /// The fuzz targets in CI: a bounded run of each (`STATSINK_FUZZ_SECONDS`, default 15; a seed
@@ -40,7 +41,9 @@ struct FuzzTargetTests {
         var options = FuzzOptions(seed: Self.seed, seconds: Self.seconds)
         // Debug builds are 5 to 10 times slower than the release build the 2 s limit is for.
         options.timeout = .seconds(5)
-        options.artifactsDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("statsink-fuzz-\(UUID().uuidString)").path
+        let artifacts = TemporaryDirectory(prefix: "statsink-fuzz")
+        defer { withExtendedLifetime(artifacts) {} }
+        options.artifactsDirectory = artifacts.path("artifacts")
         if name == "config" {
             options.extraSeeds = Self.examples
             #expect(options.extraSeeds.count >= 2, "examples/ not found")

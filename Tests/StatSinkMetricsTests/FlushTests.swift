@@ -7,12 +7,14 @@ import StatSinkConfig
 import StatSinkMetrics
 import StatSinkModel
 import StatSinkQueue
+import StatSinkTestKit
 import Testing
 
 /// Snapshots of a local factory written by `MetricsFlushService` into a real queue file, read back
 /// and decoded.
 @Suite struct FlushTests {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("statsink-metrics-\(UUID().uuidString)")
+    let scratch = TemporaryDirectory(prefix: "statsink-metrics")
+    var directory: URL { scratch.url }
     let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
     let factory = StatSinkMetricsFactory(configuration: StatSinkMetricsConfiguration(
         histogramBucketBoundsByLabel: ["rq_time": [1, 10]], quantiles: [0, 0.5, 1]

@@ -1,6 +1,7 @@
 import Foundation
 import StatSinkCodec
 import StatSinkQueue
+import StatSinkTestKit
 import Testing
 
 @Suite("Byte cap and when-full policies")

@@ -51,7 +51,7 @@ struct OperationsTests {
         let missing = directory.path("missing.db")
         #expect(throws: QueueError.cannotOpen(path: missing, reason: "no such file")) { try MessageQueue.status(path: missing) }
         let foreign = directory.path("foreign.db")
-        try "this is not a database, just text that is long enough to look like a header ....".write(toFile: foreign, atomically: true, encoding: .utf8)
+        try "this is not a database, just text that is long enough to look like a header ....".write(toFile: foreign, atomically: false, encoding: .utf8)
         #expect {
             try MessageQueue.status(path: foreign)
         } throws: { error in
@@ -188,7 +188,7 @@ struct OperationsTests {
         ]
         for (bad, problem) in cases {
             lines[2] = bad
-            try lines.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+            try lines.joined(separator: "\n").write(toFile: file, atomically: false, encoding: .utf8)
             #expect(throws: QueueError.invalidExport(file: file, line: 3, problem: problem)) { try target.importRecords(from: file) }
         }
         #expect(try target.statistics().rows == 0)

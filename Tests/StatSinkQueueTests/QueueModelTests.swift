@@ -3,6 +3,7 @@ import Foundation
 import StatSinkCodec
 @testable import StatSinkQueue
 import StatSinkSynthetic
+import StatSinkTestKit
 import Testing
 
 /// Model-based test of the queue: random sequences of operations run against the real queue

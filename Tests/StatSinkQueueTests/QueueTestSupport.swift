@@ -4,23 +4,6 @@ import StatSinkModel
 import StatSinkQueue
 import StatSinkTestKit
 
-/// A fresh directory for one test's queue files, deleted with everything in it when the last
-/// reference goes (each queue leaves a 16 MiB disk reserve beside it).
-final class TemporaryDirectory: Sendable {
-    let url: URL
-
-    init() {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("statsink-queue-\(UUID().uuidString)")
-        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(at: url)
-    }
-
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-}
-
 let testStream = QueueStream(topic: "metrics", brokerList: "127.0.0.1:9092")
 
 /// Enqueues a generated snapshot of `metrics` metrics split by `batchSize`.

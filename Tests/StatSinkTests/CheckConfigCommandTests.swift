@@ -37,7 +37,7 @@ struct CheckConfigCommandTests {
 
     static func temporaryFile(_ contents: String) throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("statsink-\(UUID().uuidString).yaml").path
-        try contents.write(toFile: path, atomically: true, encoding: .utf8)
+        try contents.write(toFile: path, atomically: false, encoding: .utf8)
         return path
     }
 
@@ -64,6 +64,7 @@ struct CheckConfigCommandTests {
 
     @Test func secretsAreRedactedInTheEffectiveConfiguration() throws {
         let path = try Self.temporaryFile(Self.sink("{security.protocol: SASL_PLAINTEXT, sasl.mechanism: PLAIN, sasl.username: u, sasl.password: hunter2-secret}"))
+        defer { try? FileManager.default.removeItem(atPath: path) }
         let result = try Self.run(["check-config", path])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(!result.stdout.contains("hunter2-secret"))
@@ -73,6 +74,7 @@ struct CheckConfigCommandTests {
 
     @Test func librdkafkaRefusalsExitTwoNamingTheProperty() throws {
         let path = try Self.temporaryFile(Self.sink("{compression.codec: lz5, sasl.pasword: x}"))
+        defer { try? FileManager.default.removeItem(atPath: path) }
         let result = try Self.run(["check-config", path])
         #expect(result.status == 2)
         #expect(result.stdout.isEmpty)
@@ -86,6 +88,7 @@ struct CheckConfigCommandTests {
     @Test func secretValuesQuotedByLibrdkafkaAreRedacted() throws {
         // An enum-valued property given a secret's value: librdkafka quotes the value back.
         let path = try Self.temporaryFile(Self.sink("{sasl.password: PLAINISH, security.protocol: PLAINISH}"))
+        defer { try? FileManager.default.removeItem(atPath: path) }
         let result = try Self.run(["check-config", path])
         #expect(result.status == 2)
         #expect(result.stderr.contains("producer_config.security.protocol"))
@@ -94,6 +97,7 @@ struct CheckConfigCommandTests {
 
     @Test func fileProblemsExitTwo() throws {
         let path = try Self.temporaryFile("stats_sinks: []\nbuffer: {max_bytes: -1}\n")
+        defer { try? FileManager.default.removeItem(atPath: path) }
         let result = try Self.run(["check-config", path])
         #expect(result.status == 2)
         #expect(result.stderr.contains("buffer.max_bytes"))
@@ -111,6 +115,7 @@ struct CheckConfigCommandTests {
 
     @Test func libraryCheckReportsEveryProblem() throws {
         let path = try Self.temporaryFile(Self.sink("{acks: \"1\", enable.idempotence: \"true\"}"))
+        defer { try? FileManager.default.removeItem(atPath: path) }
         #expect(throws: ConfigurationError.self) { try ConfigurationCheck.load(path: path) }
         do {
             _ = try ConfigurationCheck.load(path: path)

@@ -14,12 +14,12 @@ import Testing
 /// The drainer against a real Kafka-protocol broker: librdkafka's mock cluster over TCP.
 @Suite("Drainer against the mock broker", .serialized)
 struct DrainerTests {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("statsink-drainer-\(UUID().uuidString)")
+    let scratch = TemporaryDirectory(prefix: "statsink-drainer")
+    var directory: URL { scratch.url }
     let cluster: KafkaMockCluster
     let topic = "envoy-metrics"
 
     init() throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         cluster = try KafkaMockCluster(brokerCount: 1)
         try cluster.createTopic(name: topic, partitions: 1)
     }

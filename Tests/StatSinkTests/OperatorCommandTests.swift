@@ -7,12 +7,11 @@ import Testing
 /// running beside them where the command allows it.
 @Suite("operator commands", .serialized)
 struct OperatorCommandTests {
-    let directory: URL
+    let scratch = TemporaryDirectory(prefix: "statsink-ops")
+    var directory: URL { scratch.url }
     let cluster: KafkaMockCluster
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("statsink-ops-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         cluster = try KafkaMockCluster(brokerCount: 1)
         try cluster.createTopic(name: "envoy-metrics", partitions: 1)
         try cluster.createTopic(name: "central", partitions: 1)
@@ -42,7 +41,7 @@ struct OperatorCommandTests {
             buffer: {path: "\(queue)"}
             sources:
               synthetic: {counters: 35, gauges: 10, histograms: 5}
-            """.write(toFile: file, atomically: true, encoding: .utf8)
+            """.write(toFile: file, atomically: false, encoding: .utf8)
         return file
     }
 
@@ -206,7 +205,7 @@ struct OperatorCommandTests {
         #expect(backlogRows(try status(other)) == rows - 2)
         var lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").map(String.init)
         lines[1] = "{\"statsink_export\":1,\"kind\":\"message\"}"
-        try lines.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        try lines.joined(separator: "\n").write(toFile: file, atomically: false, encoding: .utf8)
         let bad = try Self.run(["import", "--db", other, file])
         #expect(bad.status == 2 && bad.stderr.contains("\(file):2: missing field id; nothing was imported"), "\(bad.stderr)")
         #expect(backlogRows(try status(other)) == rows - 2)

@@ -54,8 +54,9 @@ struct ReadmeRecipesTests {
     @Test func everyRecipeRunsAndAnswers() throws {
         let commands = try Self.recipes()
         #expect(commands.count >= 10, "the section's sh blocks were found")
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("statsink-readme-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let scratch = TemporaryDirectory(prefix: "statsink-readme")
+        defer { withExtendedLifetime(scratch) {} }
+        let directory = scratch.url
         try Self.makeQueue(in: directory)
         for command in commands {
             let process = Process()

@@ -10,8 +10,9 @@ struct RunCommandTests {
         let cluster = try KafkaMockCluster(brokerCount: 1)
         defer { cluster.close() }
         try cluster.createTopic(name: "envoy-metrics", partitions: 1)
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("statsink-run-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let scratch = TemporaryDirectory(prefix: "statsink-run")
+        defer { withExtendedLifetime(scratch) {} }
+        let directory = scratch.url
         let queuePath = directory.appendingPathComponent("queue.db").path
         let configPath = directory.appendingPathComponent("statsink.yaml").path
         let adminPort = try HTTP.freePort()
@@ -30,7 +31,7 @@ struct RunCommandTests {
             sources:
               synthetic: {counters: 35, gauges: 10, histograms: 5}
             admin: {listen: "127.0.0.1:\(adminPort)"}
-            """.write(toFile: configPath, atomically: true, encoding: .utf8)
+            """.write(toFile: configPath, atomically: false, encoding: .utf8)
 
         let process = Process()
         process.executableURL = CheckConfigCommandTests.statsink
