@@ -1,4 +1,5 @@
 import Logging
+import NIOPosix
 import ServiceLifecycle
 import StatSinkKafka
 import StatSinkQueue
@@ -165,7 +166,9 @@ public final class Drainer: Service, Sendable {
                 while true {
                     await self.outcomesBell.wait(upTo: .milliseconds(100))
                     let pending = self.state.withLock { !$0.pendingAcknowledgements.isEmpty || !$0.pendingFailures.isEmpty }
-                    if pending { try self.flushOutcomes() }
+                    // Deletions block on SQLite for milliseconds: off the cooperative pool, so
+                    // that the reports that free the window are not held up behind them.
+                    if pending { try await NIOThreadPool.singleton.runToCompletion { try self.flushOutcomes() } }
                     if self.state.withLock({ $0.reportsEnded }) { return }
                 }
             }

@@ -27,7 +27,7 @@ public struct SinkWriterGroup: MetricSnapshotSink {
     /// anyway (the queue keeps no partial snapshot).
     public func write(_ snapshot: MetricSnapshot) async {
         do {
-            try await pool.runIfActive { [writers, counters, logger] in
+            try await pool.runToCompletion { [writers, counters, logger] in
                 for writer in writers { writer.writeLogged(snapshot, counters: counters, logger: logger) }
             }
         } catch {
