@@ -47,7 +47,8 @@ public final class Drainer: Service, Sendable {
     public let stream: QueueStream
     private let queue: MessageQueue
     private let properties: KafkaProducerProperties
-    private let configuration: DrainerConfiguration
+    /// How this drainer paces itself.
+    public let configuration: DrainerConfiguration
     private let logger: Logger
     private let makeProducer: @Sendable (KafkaProducerProperties, Logger) throws(KafkaError) -> KafkaProducer
     private let state = Mutex(State())

@@ -1,5 +1,8 @@
+import Foundation
+import Logging
 import StatSink
 import StatSinkConfig
+import StatSinkTestKit
 import Testing
 
 @Suite("Drainer pacing from the buffer section")
@@ -24,5 +27,37 @@ struct DrainerPacingTests {
         #expect(drainer.maxInFlightRows == DrainerConfiguration().maxInFlightRows)
         #expect(drainer.initialBackoff == DrainerConfiguration().initialBackoff)
         #expect(BufferConfiguration().drainerConfiguration == DrainerConfiguration())
+    }
+
+    @Test func aPipelineBuildsItsDrainersWithTheBufferSettings() throws {
+        let scratch = TemporaryDirectory(prefix: "statsink-pacing")
+        let yaml = """
+            stats_sinks:
+              - name: envoy.stat_sinks.kafka
+                typed_config:
+                  "@type": type.googleapis.com/envoy.extensions.stat_sinks.kafka.v3.KafkaStatsSinkConfig
+                  broker_list: "127.0.0.1:9092"
+                  topic: first
+              - name: envoy.stat_sinks.kafka
+                typed_config:
+                  "@type": type.googleapis.com/envoy.extensions.stat_sinks.kafka.v3.KafkaStatsSinkConfig
+                  broker_list: "127.0.0.1:9093"
+                  topic: second
+            buffer: {path: "\(scratch.path("queue.db"))", max_in_flight: 1MiB, max_retry_backoff: 750ms}
+            """
+        let configuration = try ConfigurationLoader.parse(yaml: yaml, fileName: "pacing.yaml")
+        let pipeline = try Pipeline(configuration: configuration, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        #expect(pipeline.drainers.count == 2)
+        for drainer in pipeline.drainers {
+            #expect(drainer.configuration.maxInFlightBytes == 1 << 20)
+            #expect(drainer.configuration.maxBackoff == .milliseconds(750))
+            #expect(drainer.configuration.maxInFlightRows == DrainerConfiguration().maxInFlightRows)
+        }
+        pipeline.queue.close()  // one drainer per queue file at a time
+        // An explicit drainer configuration (tests, embedding apps) wins over the section.
+        let explicit = DrainerConfiguration(maxInFlightBytes: 2 << 20)
+        let second = try Pipeline(configuration: configuration, drainerConfiguration: explicit, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        defer { second.queue.close() }
+        #expect(second.drainers.allSatisfy { $0.configuration == explicit })
     }
 }
