@@ -53,7 +53,7 @@ public enum QueueError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Whether SQLite said the database or disk is full (`SQLITE_FULL`): the cap or the disk.
-    var isFull: Bool {
+    public var isFull: Bool {
         if case let .sqlite(_, code, _) = self { return code & 0xFF == 13 }
         return false
     }

@@ -59,6 +59,8 @@ struct Import: AsyncParsableCommand {
 
     @OptionGroup var queue: QueueFileOption
 
+    @OptionGroup var cap: QueueCapOption
+
     @Argument(help: ArgumentHelp("The export file.", valueName: "file"))
     var file: String
 
@@ -81,9 +83,9 @@ struct Import: AsyncParsableCommand {
         try OperatorOutput.requireFile(file, option: "import")
         let target = stream.map { QueueStream(name: $0, topic: String($0.prefix { $0 != "@" })) }
         let outcome = try await OperatorOutput.run {
-            let queue = try MessageQueue(configuration: MessageQueueConfiguration(path: queue.db, whenDamaged: .refuse), role: .writer)
+            let queue = try MessageQueue(configuration: MessageQueueConfiguration(path: queue.db, maxBytes: cap.maxBytes, whenDamaged: .refuse), role: .writer)
             defer { queue.close() }
-            return try queue.importRecords(from: file, into: target, dryRun: dryRun)
+            return try cap.explainingFull("import: \(file)") { try queue.importRecords(from: file, into: target, dryRun: dryRun) }
         }
         if json { return try OperatorOutput.printJSON(outcome) }
         let streams = outcome.rowsByStream.keys.sorted().joined(separator: ", ")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import StatSinkConfig
 import StatSinkQueue
 
 /// What the operator commands share: errors as one stderr line with the contract's exit code,
@@ -149,6 +150,34 @@ extension QueueError {
 struct QueueFileOption: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The queue file (buffer.path of the configuration).", valueName: "path"))
     var db: String
+}
+
+/// `--max-bytes`: the byte cap of a command that adds rows to a queue (`import`, `recover`).
+struct QueueCapOption: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "The queue's byte cap, as buffer.max_bytes of the sink's configuration (default 1GiB, as there). Rows that do not fit under it change nothing.",
+            valueName: "size"
+        ),
+        transform: { (text: String) throws -> UInt64 in
+            do { return try ByteSize.parse(text) } catch { throw ValidationError("\(error)") }
+        }
+    )
+    var maxBytes: UInt64 = 1 << 30
+
+    /// Runs `body`, which adds rows in one transaction; when they do not fit (`SQLITE_FULL`),
+    /// says so in the operator's terms and exits 1.
+    func explainingFull<T>(_ what: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as QueueError where error.isFull {
+            printError("""
+                \(what) does not fit under --max-bytes \(ByteSize.format(maxBytes)) (or the disk is full); nothing was changed. \
+                Pass the sink's buffer.max_bytes, or free space first.
+                """)
+            throw ExitCode(1)
+        }
+    }
 }
 
 /// `--from-id`, `--to-id` and `--stream`: which rows, shared by `replay` and `purge`.

@@ -22,6 +22,8 @@ struct Recover: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The queue to copy into (created if missing).", valueName: "new"))
     var into: String
 
+    @OptionGroup var cap: QueueCapOption
+
     @Flag(help: "Print the report as JSON.")
     var json = false
 
@@ -34,9 +36,9 @@ struct Recover: AsyncParsableCommand {
     func run() async throws {
         try OperatorOutput.requireFile(from, option: "--from")
         let report = try await OperatorOutput.run {
-            let queue = try MessageQueue(configuration: MessageQueueConfiguration(path: into, whenDamaged: .refuse), role: .writer)
+            let queue = try MessageQueue(configuration: MessageQueueConfiguration(path: into, maxBytes: cap.maxBytes, whenDamaged: .refuse), role: .writer)
             defer { queue.close() }
-            return try queue.salvage(from: from)
+            return try cap.explainingFull("recover: what \(from) holds") { try queue.salvage(from: from) }
         }
         if json {
             try OperatorOutput.printJSON(report)

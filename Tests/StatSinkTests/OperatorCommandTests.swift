@@ -1,5 +1,9 @@
 import Foundation
+import StatSink
+import StatSinkConfig
 import StatSinkKafka
+import StatSinkModel
+import StatSinkQueue
 import StatSinkTestKit
 import Testing
 
@@ -251,6 +255,42 @@ struct OperatorCommandTests {
         #expect(screen.contains("\r\u{1B}[K[" + String(repeating: "#", count: 30) + "] \(rows)/\(rows) rows"), "\(screen)")
         #expect(screen.contains("rows/s  ETA "), "\(screen)")
         #expect(!screen.contains("replay: 0/"), "no plain lines on a terminal")
+    }
+
+    @Test func importAndRecoverKeepToMaxBytesAndChangeNothingWhenTheRowsDoNotFit() throws {
+        // About 2.3 MiB of rows: 8 Envoy-sized snapshots of 10 messages.
+        let source = path("source.db")
+        do {
+            let queue = try MessageQueue(configuration: MessageQueueConfiguration(path: source), role: .writer)
+            defer { queue.close() }
+            let writer = try SinkWriter(sink: KafkaSinkConfiguration(brokerList: "kafka1:9092", topic: "envoy-metrics", batchSize: 100), queue: queue)
+            var synthetic = SyntheticSource(counters: 700, gauges: 200, histograms: 100, node: NodeIdentity(id: "edge-17"))
+            for index in 0..<8 {
+                try writer.write(synthetic.nextSnapshot(timestampMs: 1_764_000_000_000 + Int64(index) * 10_000))
+            }
+        }
+        #expect(try Self.run(["export", "--db", source, "--out", path("backlog.jsonl")]).status == 0)
+
+        let target = path("target.db")
+        let refused = try Self.run(["import", "--db", target, path("backlog.jsonl"), "--max-bytes", "1MiB"])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("does not fit under --max-bytes 1MiB"), "\(refused.stderr)")
+        #expect(backlogRows(try status(target)) == 0, "nothing was imported")
+        let imported = try Self.run(["import", "--db", target, path("backlog.jsonl"), "--max-bytes", "64MiB"])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(backlogRows(try status(target)) == 80)
+
+        let salvaged = path("salvaged.db")
+        let refusedRecover = try Self.run(["recover", "--from", source, "--into", salvaged, "--max-bytes", "1MiB"])
+        #expect(refusedRecover.status == 1)
+        #expect(refusedRecover.stderr.contains("does not fit under --max-bytes 1MiB"), "\(refusedRecover.stderr)")
+        #expect(backlogRows(try status(salvaged)) == 0, "nothing was copied")
+        let recovered = try Self.run(["recover", "--from", source, "--into", salvaged])
+        #expect(recovered.status == 0, "\(recovered.stderr)")
+        #expect(backlogRows(try status(salvaged)) == 80)
+
+        let badSize = try Self.run(["import", "--db", target, path("backlog.jsonl"), "--max-bytes", "12XB"])
+        #expect(badSize.status == 2 && badSize.stderr.contains("unknown unit"), "\(badSize.stderr)")
     }
 
     @Test func aDamagedQueueIsQuarantinedTheSinkKeepsRunningAndRecoverSalvagesIt() async throws {
