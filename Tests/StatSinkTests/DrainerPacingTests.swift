@@ -7,16 +7,22 @@ import Testing
 
 @Suite("Drainer pacing from the buffer section")
 struct DrainerPacingTests {
-    @Test func maxInFlightAndMaxRetryBackoffReachTheDrainers() throws {
-        let yaml = """
-            stats_sinks:
+    /// One `stats_sinks` entry per (broker, topic), then `buffer` as given.
+    static func configuration(sinks: [(broker: String, topic: String)], buffer: String) -> String {
+        "stats_sinks:\n" + sinks.map { sink in
+            """
               - name: envoy.stat_sinks.kafka
                 typed_config:
                   "@type": type.googleapis.com/envoy.extensions.stat_sinks.kafka.v3.KafkaStatsSinkConfig
-                  broker_list: "127.0.0.1:9092"
-                  topic: envoy-metrics
-            buffer: {max_in_flight: 16MiB, max_retry_backoff: 2.5s}
+                  broker_list: "\(sink.broker)"
+                  topic: \(sink.topic)
+
             """
+        }.joined() + "buffer: \(buffer)\n"
+    }
+
+    @Test func maxInFlightAndMaxRetryBackoffReachTheDrainers() throws {
+        let yaml = Self.configuration(sinks: [("127.0.0.1:9092", "envoy-metrics")], buffer: "{max_in_flight: 16MiB, max_retry_backoff: 2.5s}")
         let configuration = try ConfigurationLoader.parse(yaml: yaml, fileName: "pacing.yaml")
         #expect(configuration.buffer.maxInFlightBytes == 16 << 20)
         #expect(configuration.buffer.maxRetryBackoff == .milliseconds(2500))
@@ -31,20 +37,10 @@ struct DrainerPacingTests {
 
     @Test func aPipelineBuildsItsDrainersWithTheBufferSettings() throws {
         let scratch = TemporaryDirectory(prefix: "statsink-pacing")
-        let yaml = """
-            stats_sinks:
-              - name: envoy.stat_sinks.kafka
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.stat_sinks.kafka.v3.KafkaStatsSinkConfig
-                  broker_list: "127.0.0.1:9092"
-                  topic: first
-              - name: envoy.stat_sinks.kafka
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.stat_sinks.kafka.v3.KafkaStatsSinkConfig
-                  broker_list: "127.0.0.1:9093"
-                  topic: second
-            buffer: {path: "\(scratch.path("queue.db"))", max_in_flight: 1MiB, max_retry_backoff: 750ms}
-            """
+        let yaml = Self.configuration(
+            sinks: [("127.0.0.1:9092", "first"), ("127.0.0.1:9093", "second")],
+            buffer: "{path: \"\(scratch.path("queue.db"))\", max_in_flight: 1MiB, max_retry_backoff: 750ms}"
+        )
         let configuration = try ConfigurationLoader.parse(yaml: yaml, fileName: "pacing.yaml")
         let pipeline = try Pipeline(configuration: configuration, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         #expect(pipeline.drainers.count == 2)
