@@ -9,20 +9,33 @@ public struct KafkaDeliveryReports: AsyncSequence, Sendable {
     /// Iteration does not fail.
     public typealias Failure = Never
 
-    let stream: AsyncStream<DeliveryReport>
+    let stream: AsyncStream<[DeliveryReport]>
 
     /// The iterator.
     public struct AsyncIterator: AsyncIteratorProtocol {
-        var base: AsyncStream<DeliveryReport>.Iterator
+        var base: AsyncStream<[DeliveryReport]>.Iterator
+        /// The batch being handed out, and where in it.
+        var batch: [DeliveryReport] = []
+        var index = 0
 
         /// The next report, or `nil` after the last one.
         public mutating func next() async -> DeliveryReport? {
-            await base.next()
+            while index == batch.count {
+                guard let next = await base.next() else { return nil }
+                (batch, index) = (next, 0)
+            }
+            defer { index += 1 }
+            return batch[index]
         }
 
         /// The next report, or `nil` after the last one, without leaving `actor`'s isolation.
         public mutating func next(isolation actor: isolated (any Actor)?) async -> DeliveryReport? {
-            await base.next(isolation: actor)
+            while index == batch.count {
+                guard let next = await base.next(isolation: actor) else { return nil }
+                (batch, index) = (next, 0)
+            }
+            defer { index += 1 }
+            return batch[index]
         }
     }
 

@@ -57,8 +57,9 @@ final class KafkaProducerCore: Sendable {
     // Every librdkafka pointer lives in the lock's state; produce calls librdkafka under it, and
     // only the poll thread destroys the handle, after taking it out of the state.
     let state: Mutex<State>
-    let reports: AsyncStream<DeliveryReport>
-    let continuation: AsyncStream<DeliveryReport>.Continuation
+    /// Reports in librdkafka's batches (one event per produce response): one hand-over per batch.
+    let reports: AsyncStream<[DeliveryReport]>
+    let continuation: AsyncStream<[DeliveryReport]>.Continuation
     let logger: Logger
 
     init(properties: KafkaProducerProperties, logger: Logger) throws(KafkaError) {
@@ -84,7 +85,7 @@ final class KafkaProducerCore: Sendable {
         }
         _ = rd_kafka_set_log_queue(handle, nil)  // nil: the main queue
         let queue = rd_kafka_queue_get_main(handle)
-        (reports, continuation) = AsyncStream.makeStream(of: DeliveryReport.self, bufferingPolicy: .unbounded)
+        (reports, continuation) = AsyncStream.makeStream(of: [DeliveryReport].self, bufferingPolicy: .unbounded)
         state = Mutex(State(handle: handle, queue: queue))
         self.logger = logger
     }
@@ -350,9 +351,7 @@ final class KafkaProducerCore: Sendable {
         if unknown > 0 {
             logger.warning("librdkafka reported records it was not given", metadata: ["kafka.reports": "\(unknown)"])
         }
-        for report in batch {
-            continuation.yield(report)
-        }
+        continuation.yield(batch)
     }
 
     func clientError(_ event: OpaquePointer, handle: OpaquePointer) {
@@ -422,9 +421,9 @@ final class KafkaProducerCore: Sendable {
         guard !leftover.isEmpty else { return }
         logger.warning("librdkafka destroyed with unreported records", metadata: ["kafka.records": "\(leftover.values.reduce(0, +))"])
         let error = KafkaDeliveryError(code: .destroy)
-        for (id, count) in leftover.sorted(by: { $0.key < $1.key }) {
-            for _ in 0..<count { continuation.yield(DeliveryReport(recordID: id, outcome: .failed(error))) }
-        }
+        continuation.yield(leftover.sorted { $0.key < $1.key }.flatMap { id, count in
+            Array(repeating: DeliveryReport(recordID: id, outcome: .failed(error)), count: count)
+        })
     }
 
     // MARK: Helpers
