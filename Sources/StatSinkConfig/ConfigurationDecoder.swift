@@ -445,14 +445,10 @@ final class ConfigurationDecoder {
         if let field = present(section["disk_reserve"]), let value = byteSize(field) {
             buffer.diskReserveBytes = value
         }
-        if let field = present(section["max_in_flight"]), let bytes = byteSize(field),
-            let value = within(BufferConfiguration.maxInFlightRange, bytes, field, format: ByteSizeSyntax.format)
-        {
+        if let field = present(section["max_in_flight"]), let value = byteSize(field, in: BufferConfiguration.maxInFlightRange) {
             buffer.maxInFlightBytes = value
         }
-        if let field = present(section["max_retry_backoff"]), let wait = duration(field),
-            let value = within(BufferConfiguration.maxRetryBackoffRange, wait, field, format: DurationSyntax.format)
-        {
+        if let field = present(section["max_retry_backoff"]), let value = duration(field, in: BufferConfiguration.maxRetryBackoffRange) {
             buffer.maxRetryBackoff = value
         }
         return buffer
@@ -501,20 +497,26 @@ final class ConfigurationDecoder {
         if let field = present(fields["report_counters_as_deltas"]), let value = bool(field) {
             source.reportCountersAsDeltas = value
         }
-        if let field = present(fields["max_message_bytes"]), let value = byteSize(field),
-            let value = within(Source.maxMessageBytesRange, value, field, format: ByteSizeSyntax.format)
-        {
+        if let field = present(fields["max_message_bytes"]), let value = byteSize(field, in: Source.maxMessageBytesRange) {
             source.maxMessageBytes = value
         }
-        if let field = present(fields["snapshot_idle_timeout"]), let value = duration(field),
-            let value = within(Source.snapshotIdleTimeoutRange, value, field, format: DurationSyntax.format)
-        {
+        if let field = present(fields["snapshot_idle_timeout"]), let value = duration(field, in: Source.snapshotIdleTimeoutRange) {
             source.snapshotIdleTimeout = value
         }
         return problems.count == before ? source : nil
     }
 
     /// `value` when `range` holds it; otherwise a problem naming the range, and `nil`.
+    /// A byte size that must lie in `range`.
+    private func byteSize(_ entry: Entry, in range: ClosedRange<UInt64>) -> UInt64? {
+        byteSize(entry).flatMap { within(range, $0, entry, format: ByteSizeSyntax.format) }
+    }
+
+    /// A duration that must lie in `range`.
+    private func duration(_ entry: Entry, in range: ClosedRange<Duration>) -> Duration? {
+        duration(entry).flatMap { within(range, $0, entry, format: DurationSyntax.format) }
+    }
+
     private func within<Value: Comparable>(
         _ range: ClosedRange<Value>, _ value: Value, _ entry: Entry, format: (Value) -> String
     ) -> Value? {
