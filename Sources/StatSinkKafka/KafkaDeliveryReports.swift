@@ -20,12 +20,7 @@ public struct KafkaDeliveryReports: AsyncSequence, Sendable {
 
         /// The next report, or `nil` after the last one.
         public mutating func next() async -> DeliveryReport? {
-            while index == batch.count {
-                guard let next = await base.next() else { return nil }
-                (batch, index) = (next, 0)
-            }
-            defer { index += 1 }
-            return batch[index]
+            await next(isolation: nil)
         }
 
         /// The next report, or `nil` after the last one, without leaving `actor`'s isolation.
