@@ -12,25 +12,49 @@ import StatSinkTestKit
 /// memory; and this process's peak RSS while draining against its RSS with an empty queue.
 ///
 /// Order matters for (c): the backlog is written one snapshot at a time, the empty-queue RSS is
-/// taken next (same heap history), then the drain; only after it are the baseline's payloads read
-/// into memory, from a copy of the backlog file made before the drain.
+/// taken next (same heap history), then the first drain; only after it are the baseline's payloads
+/// read into memory, from a copy of the backlog file made before the drain.
+///
+/// (b) runs in ``rounds``, each a drain of a fresh copy of the same backlog followed by the
+/// baseline: on two cores one drain varies by ±15 % from run to run, and the raw producer more,
+/// so the figures are those of the round with the median ratio, and every round's ratio is shown.
 struct DrainBenchmark {
+    /// One drain and its baseline.
+    struct Round {
+        var drainSeconds = 0.0
+        var baselineSeconds = 0.0
+        /// CPU used while draining and while producing the baseline.
+        var drainCPU = CPUTime(machineBusySeconds: 0, processSeconds: 0, brokerSeconds: 0)
+        var baselineCPU = CPUTime(machineBusySeconds: 0, processSeconds: 0, brokerSeconds: 0)
+        var baselineFailures = 0
+        var drainerTotals: DrainerTotals?
+
+        /// Ours over the baseline, in throughput.
+        var ratio: Double { baselineSeconds / drainSeconds }
+    }
+
     /// The figures of one run.
     struct Result {
         var backlogRows = 0
         var backlogPayloadBytes: Int64 = 0
         var backlogFileBytes: Int64 = 0
         var fillSeconds = 0.0
-        var drainSeconds = 0.0
-        var drainerTotals: DrainerTotals?
-        var baselineSeconds = 0.0
-        var baselineFailures = 0
-        /// CPU used while draining and while producing the baseline.
-        var drainCPU = CPUTime(machineBusySeconds: 0, processSeconds: 0, brokerSeconds: 0)
-        var baselineCPU = CPUTime(machineBusySeconds: 0, processSeconds: 0, brokerSeconds: 0)
+        /// Every round, in the order run.
+        var rounds: [Round] = []
+
+        /// The round whose ratio is the median (the lower one of an even count).
+        var median: Round { rounds.sorted { $0.ratio < $1.ratio }[(rounds.count - 1) / 2] }
+        var drainSeconds: Double { median.drainSeconds }
+        var baselineSeconds: Double { median.baselineSeconds }
+        var drainCPU: CPUTime { median.drainCPU }
+        var baselineCPU: CPUTime { median.baselineCPU }
+        var drainerTotals: DrainerTotals? { median.drainerTotals }
+        /// Failed delivery reports of the baseline, over every round.
+        var baselineFailures: Int { rounds.reduce(0) { $0 + $1.baselineFailures } }
         /// Largest sampled `VmRSS` with the drainer running on an empty queue.
         var emptyResidentBytes = 0
-        /// Largest sampled `VmRSS` while the drainer drained the backlog, and samples taken.
+        /// Largest sampled `VmRSS` while the drainer drained the backlog in the first round (the
+        /// only one without the baseline's payloads in memory), and samples taken.
         var drainResidentBytes = 0
         var drainSamples = 0
         /// `VmHWM` over each phase (reset before it), when the kernel lets us reset it.
@@ -49,6 +73,8 @@ struct DrainBenchmark {
     let directory: URL
     /// How long the drainer idles on an empty queue for the RSS baseline.
     var idleTime = Duration.seconds(2)
+    /// Drains of the backlog, each with its baseline.
+    var rounds = 3
     /// A drain taking longer than this is a failure, not a figure.
     var drainTimeout = Duration.seconds(900)
 
@@ -71,10 +97,6 @@ struct DrainBenchmark {
         let copyPath = directory.appendingPathComponent("drain-baseline-copy.db").path
         let emptyPath = directory.appendingPathComponent("drain-empty.db").path
         defer { [backlogPath, copyPath, emptyPath].forEach(EnqueueBenchmark.removeDatabase) }
-        // Room for the whole backlog: nothing may be dropped at the cap.
-        let queueConfiguration = { (path: String) in
-            MessageQueueConfiguration(path: path, maxBytes: UInt64(backlogBytes) * 2 + (1 << 30))
-        }
 
         var result = Result()
         let clock = ContinuousClock()
@@ -82,7 +104,8 @@ struct DrainBenchmark {
         (result.backlogRows, result.backlogPayloadBytes) = try fill(queueConfiguration(backlogPath), sink: sink)
         result.fillSeconds = (clock.now - fillStart).seconds
         result.backlogFileBytes = SyntheticBacklog.fileBytes(backlogPath).main
-        // The baseline's payloads, kept on disk until the drain is over.
+        // The backlog as filled: every later round drains a copy of it, and the baseline's
+        // payloads are read from it after the first drain.
         try FileManager.default.copyItem(atPath: backlogPath, toPath: copyPath)
         // The fill and the copy left ~2 GiB of dirty pages: written back now, not by kernel
         // threads competing with the drain for the CPU.
@@ -102,46 +125,69 @@ struct DrainBenchmark {
             result.emptyPeakBytes = peakReset ? MemorySampler.status()?.peakBytes : nil
         }
 
-        // (b) and (c): the drain, timed from the drainer's start to the last row deleted.
-        do {
-            let queue = try MessageQueue(configuration: queueConfiguration(backlogPath), role: .drainer)
-            defer { queue.close() }
-            let drainer = Drainer(stream: QueueStream(topic: sink.topic, brokerList: sink.brokerList), queue: queue, properties: sink.producerProperties, logger: logger)
-            let peakReset = MemorySampler.resetPeak()
-            let sampler = MemorySampler()
-            let rows = result.backlogRows
+        var records: [OutgoingRecord] = []
+        for index in 0..<max(rounds, 1) {
+            var round = Round()
+            if index > 0 {
+                // A fresh copy of the same backlog; its pages written back before the drain.
+                EnqueueBenchmark.removeDatabase(backlogPath)
+                try FileManager.default.copyItem(atPath: copyPath, toPath: backlogPath)
+                sync()
+            }
+            // (b) and (c): the drain, timed from the drainer's start to the last row deleted.
+            let drain = try await drain(backlogPath, rows: result.backlogRows, broker: broker, sink: sink, logger: logger, into: &round)
+            if index == 0 {
+                (result.drainResidentBytes, result.drainSamples, result.drainPeakBytes) = drain
+                // (b) baseline: only now are the payloads read into memory.
+                records = try Self.records(atPath: copyPath, stream: QueueStream(topic: sink.topic, brokerList: sink.brokerList), topic: Self.baselineTopic)
+            }
+            sync()  // the drain's deletions and checkpoints, likewise
             let cpu = CPUTime.now(broker: broker)
             let start = clock.now
-            try await Self.running(drainer, logger: logger) {
-                while true {
-                    // The in-memory count first: the table is only counted once it should be empty.
-                    let totals = drainer.totals
-                    if totals.delivered + totals.deadLettered >= rows, try queue.statistics().rows == 0 { break }
-                    guard clock.now - start < drainTimeout else {
-                        throw Failure(description: "the drain did not finish within \(drainTimeout): \(totals)")
-                    }
-                    try await Task.sleep(for: .milliseconds(5))
-                }
-                // Stopped here: the drainer's shutdown that follows is not part of the drain.
-                result.drainSeconds = (clock.now - start).seconds
-                result.drainCPU = CPUTime.now(broker: broker).since(cpu)
+            round.baselineFailures = try await Self.produce(records, properties: sink.producerProperties, logger: logger) {
+                round.baselineSeconds = (clock.now - start).seconds
+                round.baselineCPU = CPUTime.now(broker: broker).since(cpu)
             }
-            (result.drainResidentBytes, result.drainSamples) = sampler.stop()
-            result.drainPeakBytes = peakReset ? MemorySampler.status()?.peakBytes : nil
-            result.drainerTotals = drainer.totals
-        }
-
-        // (b) baseline: only now are the payloads read into memory.
-        let records = try Self.records(atPath: copyPath, stream: QueueStream(topic: sink.topic, brokerList: sink.brokerList), topic: Self.baselineTopic)
-        EnqueueBenchmark.removeDatabase(copyPath)
-        sync()  // the drain's deletions and checkpoints, likewise
-        let cpu = CPUTime.now(broker: broker)
-        let start = clock.now
-        result.baselineFailures = try await Self.produce(records, properties: sink.producerProperties, logger: logger) {
-            result.baselineSeconds = (clock.now - start).seconds
-            result.baselineCPU = CPUTime.now(broker: broker).since(cpu)
+            result.rounds.append(round)
         }
         return result
+    }
+
+    /// Drains the queue at `path` with the real ``Drainer`` until its `rows` are gone; fills in
+    /// the round's time, CPU and totals, and returns the RSS seen meanwhile.
+    private func drain(
+        _ path: String, rows: Int, broker: MockBrokerProcess, sink: KafkaSinkConfiguration, logger: Logger, into round: inout Round
+    ) async throws -> (residentBytes: Int, samples: Int, peakBytes: Int?) {
+        let queue = try MessageQueue(configuration: queueConfiguration(path), role: .drainer)
+        defer { queue.close() }
+        let drainer = Drainer(stream: QueueStream(topic: sink.topic, brokerList: sink.brokerList), queue: queue, properties: sink.producerProperties, logger: logger)
+        let peakReset = MemorySampler.resetPeak()
+        let sampler = MemorySampler()
+        let clock = ContinuousClock()
+        let cpu = CPUTime.now(broker: broker)
+        let start = clock.now
+        try await Self.running(drainer, logger: logger) {
+            while true {
+                // The in-memory count first: the table is only counted once it should be empty.
+                let totals = drainer.totals
+                if totals.delivered + totals.deadLettered >= rows, try queue.statistics().rows == 0 { break }
+                guard clock.now - start < drainTimeout else {
+                    throw Failure(description: "the drain did not finish within \(drainTimeout): \(totals)")
+                }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            // Stopped here: the drainer's shutdown that follows is not part of the drain.
+            round.drainSeconds = (clock.now - start).seconds
+            round.drainCPU = CPUTime.now(broker: broker).since(cpu)
+        }
+        round.drainerTotals = drainer.totals
+        let resident = sampler.stop()
+        return (resident.maximumBytes, resident.samples, peakReset ? MemorySampler.status()?.peakBytes : nil)
+    }
+
+    /// The queue's configuration: room for the whole backlog, so nothing is dropped at the cap.
+    private func queueConfiguration(_ path: String) -> MessageQueueConfiguration {
+        MessageQueueConfiguration(path: path, maxBytes: UInt64(backlogBytes) * 2 + (1 << 30))
     }
 
     /// Writes the backlog (``SyntheticBacklog``) until the queue holds ``backlogBytes`` of
