@@ -5,7 +5,7 @@ import StatSinkQueue
 /// (b) drain throughput against raw librdkafka, (c) peak RSS while draining against an empty
 /// queue. Prints one markdown table per section, every figure next to its baseline from this run.
 struct QueueBenchmark {
-    /// Measured snapshots per durability in (a).
+    /// Measured snapshots per durability in (a); 0 runs (b) and (c) alone.
     let snapshots: Int
     /// Payload bytes of the backlog in (b) and (c).
     let backlogBytes: Int64
@@ -27,12 +27,14 @@ struct QueueBenchmark {
         let enqueue = EnqueueBenchmark(snapshots: snapshots, directory: directory)
         let cpu = CPUTime.now()
         let start = ContinuousClock.now
-        let rows = try [MessageQueueConfiguration.Durability.normal, .full].map { try enqueue.run(durability: $0) }
+        let rows = try snapshots == 0 ? [] : [MessageQueueConfiguration.Durability.normal, .full].map { try enqueue.run(durability: $0) }
         let enqueueSeconds = (ContinuousClock.now - start).seconds
         let enqueueCPU = CPUTime.now().since(cpu)
-        printEnqueue(rows, directory: directory, machine: machine)
-        if enqueueCPU.otherSeconds > 0.1 * Double(machine.processors) * enqueueSeconds {
-            print("WARNING: other processes used \(cell(enqueueCPU.otherSeconds, 2)) CPU-seconds during the enqueue runs, so the figures above are not trustworthy: rerun on a quiet machine.")
+        if !rows.isEmpty {
+            printEnqueue(rows, directory: directory, machine: machine)
+            if enqueueCPU.otherSeconds > 0.1 * Double(machine.processors) * enqueueSeconds {
+                print("WARNING: other processes used \(cell(enqueueCPU.otherSeconds, 2)) CPU-seconds during the enqueue runs, so the figures above are not trustworthy: rerun on a quiet machine.")
+            }
         }
 
         let drain = try await DrainBenchmark(backlogBytes: backlogBytes, directory: directory).run()
@@ -86,8 +88,8 @@ struct QueueBenchmark {
             Baseline: one KafkaProducer producing the same payloads, keys and headers from memory (read after the first drain; \
             no SQLite), timed from its creation to the last delivery report (\(result.baselineFailures) failed in all rounds).
             Rounds: \(result.rounds.count), each a drain of a fresh copy of the backlog then the baseline; the figures are \
-            those of the round with the median ratio. Ratio of each round, in order: \
-            \(result.rounds.map { cell($0.ratio, 2) + "x" }.joined(separator: ", ")).
+            those of the round with the median ratio. Each round in order, ratio (ours / baseline MB/s): \
+            \(result.rounds.map { "\(cell($0.ratio, 2))x (\(cell(megabytes / $0.drainSeconds, 0)) / \(cell(megabytes / $0.baselineSeconds, 0)))" }.joined(separator: ", ")).
             RSS: this process's VmRSS sampled every 50 ms (\(result.drainSamples) samples during the first drain, before the \
             baseline's payloads are in memory); the baseline is the same drainer idle on an empty queue for 2 s. VmHWM is \
             reset before each phase.

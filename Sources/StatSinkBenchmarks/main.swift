@@ -5,6 +5,7 @@ import Foundation
 //
 //   (no flag)              the encoder table
 //   --queue                the queue tables of issue 3 (needs statsink-mock-broker built alongside)
+//   --drain                the drain table of issue 3 alone (no enqueue), for working on the drainer
 //   --catch-up             the catch-up table: a backlog drained while live data flows, and the
 //                          queue file's size full and after the drain (needs the broker too)
 //   --metrics              the swift-metrics backend tables (hot path ns/call, snapshot time)
@@ -28,7 +29,7 @@ if let index = arguments.firstIndex(of: "--profile"), index + 1 < arguments.endI
     }
     exit(0)
 }
-let flags: Set<String> = ["--queue", "--catch-up", "--metrics", "--all", "--summary", "--quick", "--grpc"]
+let flags: Set<String> = ["--queue", "--drain", "--catch-up", "--metrics", "--all", "--summary", "--quick", "--grpc"]
 /// Flags followed by a positive number.
 let valued: Set<String> = ["--backlog-mib", "--live-interval-ms"]
 for (index, argument) in zip(arguments.indices, arguments) where !flags.contains(argument) && !valued.contains(argument) {
@@ -49,7 +50,8 @@ func number(after flag: String) -> Int? {
 let backlogMiB = number(after: "--backlog-mib") ?? (quick ? 64 : 1024)
 let liveInterval = Duration.milliseconds(number(after: "--live-interval-ms") ?? 100)
 let summaryMode = arguments.contains("--summary")
-let runQueue = arguments.contains("--queue") || arguments.contains("--all") || summaryMode
+let runQueue = arguments.contains("--queue") || arguments.contains("--drain") || arguments.contains("--all") || summaryMode
+let runEnqueue = !arguments.contains("--drain") || arguments.contains("--queue") || arguments.contains("--all") || summaryMode
 let runCatchUp = arguments.contains("--catch-up") || arguments.contains("--all") || summaryMode
 let runMetrics = arguments.contains("--metrics") || arguments.contains("--all")
 let runGRPC = arguments.contains("--grpc") || summaryMode
@@ -76,7 +78,7 @@ var grpcRows: [GRPCIngestBenchmark.Row]?
 if runQueue {
     let directory = try temporaryDirectory("queue")
     defer { try? FileManager.default.removeItem(at: directory) }
-    queueResult = try await QueueBenchmark(snapshots: quick ? 50 : 100, backlogBytes: Int64(backlogMiB) << 20).run(in: directory)
+    queueResult = try await QueueBenchmark(snapshots: runEnqueue ? (quick ? 50 : 100) : 0, backlogBytes: Int64(backlogMiB) << 20).run(in: directory)
 }
 
 if runCatchUp {
