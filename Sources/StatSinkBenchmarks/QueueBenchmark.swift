@@ -75,7 +75,7 @@ struct QueueBenchmark {
         let mebibyte = Double(1 << 20)
         let ours = (megabytes / result.drainSeconds, Double(result.backlogRows) / result.drainSeconds)
         let baseline = (megabytes / result.baselineSeconds, Double(result.backlogRows) / result.baselineSeconds)
-        let totals = result.drainerTotals.map { ($0.delivered, $0.retried, $0.deadLettered) } ?? (0, 0, 0)
+        let totals = result.drainCounts
         print("""
 
             Queue (b), (c): drain of a \(cell(Double(result.backlogPayloadBytes) / mebibyte, 0)) MiB backlog \
@@ -84,7 +84,7 @@ struct QueueBenchmark {
             to statsink-mock-broker (librdkafka's mock cluster in a separate process, 1 partition), with the product's \
             producer properties (acks=all, enable.idempotence=true, linger.ms=5).
             Drainer: the real Drainer (default DrainerConfiguration) in a ServiceGroup, timed from its start to the last \
-            row deleted (\(totals.0) delivered, \(totals.1) retried, \(totals.2) dead-lettered). \
+            row deleted (in all rounds: \(totals.delivered) delivered, \(totals.retried) retried, \(totals.deadLettered) dead-lettered). \
             Baseline: one KafkaProducer producing the same payloads, keys and headers from memory (read after the first drain; \
             no SQLite), timed from its creation to the last delivery report (\(result.baselineFailures) failed in all rounds).
             Rounds: \(result.rounds.count), each a drain of a fresh copy of the backlog then the baseline; the figures are \
