@@ -57,8 +57,8 @@ public final class Drainer: Service, Sendable {
     /// Failure warnings, one per kind per 30 s.
     private let failureLog = RateLimitedLog()
     /// Rung when delivery reports have freed a refill's worth of the in-flight window (or all of
-    /// it), and on shutdown: the feeder sleeps on it, not on a timer, so the window refills as
-    /// soon as librdkafka has sent it (at 1 GB/s a 4 MiB window turns over every 4 ms).
+    /// it) and the poll thread could not refill it itself (a rewind is due, the queue is read to
+    /// its end, the feeder task holds the feed), and on shutdown: the feeder task sleeps on it.
     private let roomBell = Doorbell()
     /// Rung when acknowledgements or failures are due to be committed (``outcomesDue``): the
     /// deletions run in a task of their own, so that the reports behind them, which free the
@@ -66,6 +66,9 @@ public final class Drainer: Service, Sendable {
     private let outcomesBell = Doorbell()
     /// Held while outcomes are committed, so that a rewind's commit waits for one under way.
     private let committingOutcomes = Mutex(())
+    /// Held while a page of rows is read and produced: by the producer's poll thread refilling
+    /// the window after reports, or by the feeder task (start, idle polling, after a rewind).
+    private let feeding = Mutex(())
 
     private struct State {
         /// Rows produced and not yet reported, by record id.
@@ -81,6 +84,9 @@ public final class Drainer: Service, Sendable {
         var rewindRequested = false
         /// The current producer's reports have ended (it shut down or failed).
         var reportsEnded = false
+        /// An error serving a report on the poll thread (the queue failed for good); the feeder
+        /// task throws it.
+        var reportFailure: (any Error)?
         var consecutiveFailures = 0
         var totals = DrainerTotals()
         /// After a transient queue failure (a full disk, a lock held elsewhere): no queue writes
@@ -149,17 +155,18 @@ public final class Drainer: Service, Sendable {
 
     /// One producer's life: feed it, serve its reports, shut it down.
     private func deliver(with producer: KafkaProducer) async throws {
-        producer.start()
-        state.withLock { $0.reportsEnded = false }
+        state.withLock { state in
+            state.reportsEnded = false
+            state.reportFailure = nil
+        }
+        // Reports are served on the producer's poll thread, which refills the window from there:
+        // no task to wake between an acknowledgement and the rows that take its place.
+        producer.start { reports in self.serve(reports, from: producer) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                defer {
-                    self.state.withLock { $0.reportsEnded = true }
-                    self.outcomesBell.ring()
-                }
-                for await report in producer.deliveryReports {
-                    try self.handle(report)
-                }
+                await producer.waitUntilClosed()
+                self.state.withLock { $0.reportsEnded = true }
+                self.outcomesBell.ring()
             }
             group.addTask {
                 // Whatever is pending when rung (it was due then, even if the feeder has filled
@@ -173,13 +180,21 @@ public final class Drainer: Service, Sendable {
                     if self.state.withLock({ $0.reportsEnded }) { return }
                 }
             }
-            try await feed(producer)
+            var feedFailure: (any Error)?
+            do {
+                try await feed(producer)
+            } catch {
+                feedFailure = error
+            }
             // Stop taking rows; wait for the reports of what is in flight, purge the rest (they
-            // come back failed and stay queued).
+            // come back failed and stay queued). Also when feeding failed: the task waiting for
+            // the producer to close ends only then.
             await producer.shutdown(timeout: configuration.shutdownGracePeriod)
             try await group.waitForAll()
+            if let feedFailure { throw feedFailure }
         }
         try flushOutcomes()
+        if let failure = state.withLock({ $0.reportFailure }) { throw failure }
         // Whatever was in flight has reported; start again from the oldest row.
         state.withLock { state in
             state.inFlight.removeAll()
@@ -194,6 +209,7 @@ public final class Drainer: Service, Sendable {
         let clock = ContinuousClock()
         var nextMaintenance = clock.now.advanced(by: configuration.maintenanceInterval)
         while !isShuttingDown, producer.fatalError == nil {
+            if let failure = state.withLock({ $0.reportFailure }) { throw failure }
             if clock.now >= nextMaintenance {
                 try absorbingTransient("checkpoint the queue") {
                     try queue.checkpoint()
@@ -207,8 +223,8 @@ public final class Drainer: Service, Sendable {
                 await pause(after - clock.now)
                 continue
             }
-            let (rewind, inFlightRows, inFlightBytes, cursor) = state.withLock {
-                ($0.rewindRequested, $0.inFlight.count, $0.inFlightBytes, $0.cursor)
+            let (rewind, inFlightRows, inFlightBytes) = state.withLock {
+                ($0.rewindRequested, $0.inFlight.count, $0.inFlightBytes)
             }
             if rewind {
                 guard inFlightRows == 0 else {
@@ -223,25 +239,65 @@ public final class Drainer: Service, Sendable {
                 }
                 continue
             }
-            let rowRoom = configuration.maxInFlightRows - inFlightRows
-            let byteRoom = configuration.maxInFlightBytes - inFlightBytes
             guard inFlightRows == 0 || hasRefillRoom(rows: inFlightRows, bytes: inFlightBytes) else {
-                // Woken by the reports that free the room; the timeout only bounds how late a
-                // fatal producer error (which may report nothing) is noticed.
+                // The poll thread refills the window as reports free it, and rings when it
+                // cannot; the timeout only bounds how late a fatal producer error (which may
+                // report nothing) is noticed.
                 await roomBell.wait(upTo: .milliseconds(50))
                 continue
             }
-            var seen = 0
-            try absorbingTransient("read the queue") {
-                try queue.forEachPendingRecord(stream: stream, afterID: cursor, limit: min(rowRoom, configuration.pageRows), maxBytes: byteRoom) { record in
-                    seen += 1
-                    return try produce(record, with: producer)
-                }
-            }
+            let seen = try feeding.withLock { _ in try feedPage(producer) }
             if seen == 0 {
                 try flushOutcomes()
                 await pause(configuration.idlePollInterval)
             }
+        }
+    }
+
+    /// Reads the next page of rows after the cursor and produces them, as far as the window has
+    /// room; returns the rows read (0 at the end of the queue), or `nil` when the window has no
+    /// room for a refill or a rewind or storage pause holds the feed back. Call with ``feeding``
+    /// held.
+    private func feedPage(_ producer: KafkaProducer) throws -> Int? {
+        let now = ContinuousClock.now
+        let (held, inFlightRows, inFlightBytes, cursor) = state.withLock { state in
+            (state.rewindRequested || state.storageRetryAfter.map { now < $0 } == true, state.inFlight.count, state.inFlightBytes, state.cursor)
+        }
+        guard !held, inFlightRows == 0 || hasRefillRoom(rows: inFlightRows, bytes: inFlightBytes) else { return nil }
+        let rowRoom = configuration.maxInFlightRows - inFlightRows
+        let byteRoom = configuration.maxInFlightBytes - inFlightBytes
+        var seen = 0
+        try absorbingTransient("read the queue") {
+            try queue.forEachPendingRecord(stream: stream, afterID: cursor, limit: min(rowRoom, configuration.pageRows), maxBytes: byteRoom) { record in
+                seen += 1
+                return try produce(record, with: producer)
+            }
+        }
+        return seen
+    }
+
+    /// Serves a batch of delivery reports on the producer's poll thread, then refills the window
+    /// from there if it can; otherwise the feeder task is rung to do what is needed (a rewind,
+    /// idle polling at the end of the queue). An error is kept for the feeder task to throw.
+    private func serve(_ reports: [DeliveryReport], from producer: KafkaProducer) {
+        do {
+            var roomFreed = false
+            for report in reports {
+                if try handle(report) { roomFreed = true }
+            }
+            if outcomesDue() { outcomesBell.ring() }
+            guard roomFreed else { return }
+            var fed = 0
+            if !shuttingDown.load(ordering: .relaxed), producer.fatalError == nil {
+                // Busy: the feeder task is reading a page already.
+                fed = try feeding.withLockIfAvailable { _ in try feedPage(producer) ?? 0 } ?? 0
+            }
+            if fed == 0 { roomBell.ring() }
+        } catch {
+            state.withLock { state in
+                if state.reportFailure == nil { state.reportFailure = error }
+            }
+            roomBell.ring()
         }
     }
 
@@ -299,8 +355,9 @@ public final class Drainer: Service, Sendable {
         }
     }
 
-    /// Applies one delivery report.
-    private func handle(_ report: DeliveryReport) throws {
+    /// Applies one delivery report; returns whether the window has room for a refill (or is
+    /// empty) after it.
+    private func handle(_ report: DeliveryReport) throws -> Bool {
         let id = Int64(bitPattern: report.recordID)
         let (row, error, refill): (InFlightRow?, KafkaDeliveryError?, Bool) = state.withLock { state in
             let row = state.inFlight.removeValue(forKey: id)
@@ -321,16 +378,7 @@ public final class Drainer: Service, Sendable {
                 return (row, error, refill)
             }
         }
-        guard let error else {
-            if refill { roomBell.ring() }
-            if outcomesDue() { outcomesBell.ring() }
-            return
-        }
-        // After the failure is recorded, so that the woken feeder sees the rewind it asks for.
-        defer {
-            if refill { roomBell.ring() }
-            outcomesBell.ring()
-        }
+        guard let error else { return refill }
         // The row's failed attempts were read with it; one row is in flight at most once.
         if (row?.attempts ?? 0) + 1 >= attemptsBeforeDeadLetter(error) {
             let moved = try absorbingTransient("dead-letter a row") { () throws -> Bool in
@@ -344,7 +392,7 @@ public final class Drainer: Service, Sendable {
                 // Not moved: the row stays queued and comes round again after the rewind.
                 state.withLock { $0.rewindRequested = true }
             }
-            return
+            return refill
         }
         let first = state.withLock { state in
             state.pendingFailures.append((id, "\(error.name): \(error.message)"))
@@ -355,6 +403,7 @@ public final class Drainer: Service, Sendable {
         if first {
             failureLog.warning("retry", "delivery failed; the row stays queued and is retried", metadata: ["record": "\(id)", "error": "\(error)"], logger: logger)
         }
+        return refill
     }
 
     /// How many failures in a row with `error` make a row a dead letter. A row-level permanent

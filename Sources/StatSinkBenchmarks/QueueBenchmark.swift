@@ -9,6 +9,8 @@ struct QueueBenchmark {
     let snapshots: Int
     /// Payload bytes of the backlog in (b) and (c).
     let backlogBytes: Int64
+    /// Drains of the backlog in (b), each followed by its baseline.
+    var drainRounds = 5
 
     /// The figures of both parts.
     struct Result {
@@ -37,7 +39,9 @@ struct QueueBenchmark {
             }
         }
 
-        let drain = try await DrainBenchmark(backlogBytes: backlogBytes, directory: directory).run()
+        var benchmark = DrainBenchmark(backlogBytes: backlogBytes, directory: directory)
+        benchmark.rounds = drainRounds
+        let drain = try await benchmark.run()
         printDrain(drain, machine: machine)
         return Result(enqueue: rows, enqueueCPU: enqueueCPU, enqueueSeconds: enqueueSeconds, drain: drain)
     }

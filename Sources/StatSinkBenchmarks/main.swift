@@ -15,6 +15,7 @@ import Foundation
 //                          every figure of issue 6 (what `tools/bench` runs)
 //   --quick                shorter runs: no 100k-metric encoding, 64 MiB queue backlogs
 //   --backlog-mib N        the queue backlogs (default 1024, or 64 with --quick)
+//   --drain-rounds N       drains of the backlog, each with its baseline (default 5)
 //   --live-interval-ms N   the catch-up's live writer: one 10k-metric snapshot every N ms (default 100)
 //   --profile FORMAT       our encoder alone in a loop, for `perf record` (`--profile grpc`: the gRPC decoder)
 
@@ -31,7 +32,7 @@ if let index = arguments.firstIndex(of: "--profile"), index + 1 < arguments.endI
 }
 let flags: Set<String> = ["--queue", "--drain", "--catch-up", "--metrics", "--all", "--summary", "--quick", "--grpc"]
 /// Flags followed by a positive number.
-let valued: Set<String> = ["--backlog-mib", "--live-interval-ms"]
+let valued: Set<String> = ["--backlog-mib", "--live-interval-ms", "--drain-rounds"]
 for (index, argument) in zip(arguments.indices, arguments) where !flags.contains(argument) && !valued.contains(argument) {
     guard index > arguments.startIndex, valued.contains(arguments[index - 1]) else {
         FileHandle.standardError.write(Data("statsink-bench: unknown argument \(argument)\n".utf8))
@@ -48,6 +49,7 @@ func number(after flag: String) -> Int? {
     return value
 }
 let backlogMiB = number(after: "--backlog-mib") ?? (quick ? 64 : 1024)
+let drainRounds = number(after: "--drain-rounds") ?? 5
 let liveInterval = Duration.milliseconds(number(after: "--live-interval-ms") ?? 100)
 let summaryMode = arguments.contains("--summary")
 let runQueue = arguments.contains("--queue") || arguments.contains("--drain") || arguments.contains("--all") || summaryMode
@@ -78,7 +80,7 @@ var grpcRows: [GRPCIngestBenchmark.Row]?
 if runQueue {
     let directory = try temporaryDirectory("queue")
     defer { try? FileManager.default.removeItem(at: directory) }
-    queueResult = try await QueueBenchmark(snapshots: runEnqueue ? (quick ? 50 : 100) : 0, backlogBytes: Int64(backlogMiB) << 20).run(in: directory)
+    queueResult = try await QueueBenchmark(snapshots: runEnqueue ? (quick ? 50 : 100) : 0, backlogBytes: Int64(backlogMiB) << 20, drainRounds: drainRounds).run(in: directory)
 }
 
 if runCatchUp {

@@ -54,6 +54,26 @@ public final class KafkaProducer: Sendable {
         core.start()
     }
 
+    /// Starts the poll loop on its own thread and hands every batch of delivery reports (one per
+    /// produce response, in librdkafka's order) to `handler` on that thread, instead of to
+    /// ``deliveryReports``, which then ends empty once the producer closes (see
+    /// ``waitUntilClosed()``). Each record is still reported exactly once, the purged and
+    /// unaccounted ones included.
+    ///
+    /// For a caller whose answer to a report is to produce more (a drainer refilling its
+    /// window): it produces from the poll thread, without waking a task first. The poll loop
+    /// serves nothing else while the handler runs, so it must not wait for long. Ignored once the
+    /// loop runs.
+    public func start(reportingTo handler: @escaping @Sendable ([DeliveryReport]) -> Void) {
+        core.start(reportHandler: handler)
+    }
+
+    /// Returns once the producer has closed (after ``shutdown(timeout:)`` or a fatal error) and
+    /// every report has been handed out.
+    public func waitUntilClosed() async {
+        await core.waitUntilClosed()
+    }
+
     /// Hands `record` to librdkafka, which copies it. Never blocks.
     ///
     /// - Throws: ``KafkaError/queueFull`` when the local queue is full (produce again after some

@@ -42,6 +42,9 @@ final class KafkaProducerCore: Sendable {
         /// Metadata probes running on threads of their own; the handle is not destroyed before
         /// they end.
         var probesRunning = 0
+        /// Takes the reports on the poll thread instead of ``reports``, when set (before the
+        /// poll thread starts).
+        var reportHandler: (@Sendable ([DeliveryReport]) -> Void)?
     }
 
     enum Step {
@@ -197,11 +200,13 @@ final class KafkaProducerCore: Sendable {
 
     // MARK: Lifecycle
 
-    /// Starts the poll thread unless it runs already or the handle is gone.
-    func start() {
+    /// Starts the poll thread unless it runs already or the handle is gone; `reportHandler`, if
+    /// given, takes the reports from then on (ignored when the thread runs already).
+    func start(reportHandler: (@Sendable ([DeliveryReport]) -> Void)? = nil) {
         let startThread = state.withLock { state in
             guard !state.pollThreadStarted, state.handle != nil else { return false }
             state.pollThreadStarted = true
+            state.reportHandler = reportHandler
             return true
         }
         if startThread {
@@ -351,7 +356,16 @@ final class KafkaProducerCore: Sendable {
         if unknown > 0 {
             logger.warning("librdkafka reported records it was not given", metadata: ["kafka.reports": "\(unknown)"])
         }
-        continuation.yield(batch)
+        hand(batch)
+    }
+
+    /// Hands `batch` to the report handler, or to ``reports`` when there is none.
+    func hand(_ batch: [DeliveryReport]) {
+        if let handler = state.withLock({ $0.reportHandler }) {
+            handler(batch)
+        } else {
+            continuation.yield(batch)
+        }
     }
 
     func clientError(_ event: OpaquePointer, handle: OpaquePointer) {
@@ -412,6 +426,8 @@ final class KafkaProducerCore: Sendable {
             return taken
         }
         yieldUnaccounted(leftover)
+        // The handler may hold the producer: let go of it, or the two would keep each other.
+        state.withLock { $0.reportHandler = nil }
         continuation.finish()
         for waiter in waiters { waiter.resume() }
     }
@@ -421,7 +437,7 @@ final class KafkaProducerCore: Sendable {
         guard !leftover.isEmpty else { return }
         logger.warning("librdkafka destroyed with unreported records", metadata: ["kafka.records": "\(leftover.values.reduce(0, +))"])
         let error = KafkaDeliveryError(code: .destroy)
-        continuation.yield(leftover.sorted { $0.key < $1.key }.flatMap { id, count in
+        hand(leftover.sorted { $0.key < $1.key }.flatMap { id, count in
             Array(repeating: DeliveryReport(recordID: id, outcome: .failed(error)), count: count)
         })
     }

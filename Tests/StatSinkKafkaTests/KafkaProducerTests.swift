@@ -1,5 +1,6 @@
 import Logging
 import StatSinkKafka
+import Synchronization
 import Testing
 
 /// Against librdkafka's mock cluster over TCP on loopback. Serialized: the broker-down timings
@@ -134,6 +135,43 @@ struct KafkaProducerTests {
         #expect(producer.isClosed && producer.outstandingCount == 0 && producer.inFlightCount == 0)
         #expect(throws: KafkaError.producerClosed) { try producer.produce(kafka.record(99)) }
         await producer.shutdown(timeout: .seconds(1))  // again: a no-op
+    }
+
+    @Test func aReportHandlerGetsEveryReportOnThePollThreadAndMayProduceFromThere() async throws {
+        let kafka = try MockKafka()
+        let properties = KafkaProducerProperties(brokerList: kafka.cluster.bootstrapServers, lingerMs: 5, producerConfig: [])
+        let producer = try KafkaProducer(properties: properties, logger: quietLogger)
+        // Each delivered record 1...20 produces the next one from the handler, as a drainer
+        // refilling its window does; 21 ends the chain.
+        let received = Mutex<[DeliveryReport]>([])
+        producer.start { reports in
+            received.withLock { $0 += reports }
+            for report in reports where report.isDelivered && report.recordID < 21 {
+                try? producer.produce(kafka.record(report.recordID + 1))
+            }
+        }
+        try producer.produce(kafka.record(1))
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .seconds(20))
+        while received.withLock({ $0.count }) < 21, clock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        // Held back by a broker that is down: purged at shutdown, and still reported.
+        try kafka.cluster.setBrokerDown(1)
+        try producer.produce(kafka.record(22))
+        await producer.shutdown(timeout: .milliseconds(300))
+        await producer.waitUntilClosed()
+
+        let reports = received.withLock { $0 }
+        #expect(reports.map(\.recordID) == (1...22).map(UInt64.init))
+        #expect(reports.prefix(21).allSatisfy { $0.isDelivered })
+        #expect(reports.last?.error?.disposition == .retriable)
+        // Every report went to the handler; the sequence ends without any.
+        var iterator = producer.deliveryReports.makeAsyncIterator()
+        #expect(await iterator.next() == nil)
+        try kafka.cluster.setBrokerUp(1)
+        let consumed = try await kafka.reader.read(count: 21, timeout: .seconds(15))
+        #expect(consumed.compactMap { $0.header("statsink.batch_index") } == (1...21).map { "\($0)" })
     }
 
     @Test func shutdownPurgesWhatCannotBeDeliveredAndAccountsForEveryRecord() async throws {

@@ -211,10 +211,12 @@ struct DrainerTests {
         var configuration = Self.fast
         configuration.maxInFlightRows = 4
         let firstQueue = try openQueue()
-        let written = try writeSnapshots(20, sink: sink, writer: SinkWriter(sink: sink, queue: firstQueue))
+        let written = try writeSnapshots(60, sink: sink, writer: SinkWriter(sink: sink, queue: firstQueue))
         let first = Drainer(stream: stream, queue: firstQueue, properties: sink.producerProperties, configuration: configuration, logger: Logger(label: "test"))
-        // Stop part-way: a slow link (4 rows per 50 ms round trip) so that part-way is long
-        // enough to be seen.
+        // Stop part-way: a slow link (4 rows per 50 ms round trip, 180 rows) so that part-way is
+        // long enough to be seen, even by a check that runs late on a loaded machine (the
+        // drainer refills from librdkafka's thread, not from the cooperative pool the check
+        // shares with other tests).
         try cluster.setBrokerRoundTrip(-1, milliseconds: 50)
         _ = try await drain(first) { try firstQueue.statistics().deliveredRows >= 10 }
         try cluster.setBrokerRoundTrip(-1, milliseconds: 0)
@@ -240,7 +242,9 @@ struct DrainerTests {
         let queue = try openQueue()
         defer { queue.close() }
         let sink = sink()
-        let written = try writeSnapshots(10, sink: sink, writer: SinkWriter(sink: sink, queue: queue))
+        // 90 rows, over two seconds at the link below: the kill lands mid-stream even when the
+        // check runs late on a loaded machine.
+        let written = try writeSnapshots(30, sink: sink, writer: SinkWriter(sink: sink, queue: queue))
         let producers = Mutex<[KafkaProducer]>([])
         var configuration = Self.fast
         configuration.maxInFlightRows = 2
