@@ -314,9 +314,10 @@ final class KafkaProducerCore: Sendable {
         var next = rd_kafka_queue_poll(queue, timeoutMs)
         var served = 0
         while let event = next {
+            var reports: [DeliveryReport]?
             switch rd_kafka_event_type(event) {
             case RD_KAFKA_EVENT_DR:
-                deliveryReports(event)
+                reports = deliveryReports(event)
             case RD_KAFKA_EVENT_ERROR:
                 clientError(event, handle: handle)
             case RD_KAFKA_EVENT_LOG:
@@ -324,13 +325,18 @@ final class KafkaProducerCore: Sendable {
             default:
                 break
             }
+            // Destroying the event frees the reported messages and the payloads librdkafka took
+            // over: before the reports are handed on, so that a handler producing more reuses
+            // that memory rather than growing the heap by another batch.
             rd_kafka_event_destroy(event)
+            if let reports { hand(reports) }
             served += 1
             next = served < 1000 ? rd_kafka_queue_poll(queue, 0) : nil
         }
     }
 
-    func deliveryReports(_ event: OpaquePointer) {
+    /// The reports of a delivery-report event, taken off the in-flight count.
+    func deliveryReports(_ event: OpaquePointer) -> [DeliveryReport] {
         var batch: [DeliveryReport] = []
         batch.reserveCapacity(rd_kafka_event_message_count(event))
         while let message = rd_kafka_event_message_next(event) {
@@ -356,7 +362,7 @@ final class KafkaProducerCore: Sendable {
         if unknown > 0 {
             logger.warning("librdkafka reported records it was not given", metadata: ["kafka.reports": "\(unknown)"])
         }
-        hand(batch)
+        return batch
     }
 
     /// Hands `batch` to the report handler, or to ``reports`` when there is none.
