@@ -84,9 +84,9 @@ public final class Drainer: Service, Sendable {
         var rewindRequested = false
         /// The current producer's reports have ended (it shut down or failed).
         var reportsEnded = false
-        /// An error serving a report on the poll thread (the queue failed for good); the feeder
-        /// task throws it.
-        var reportFailure: (any Error)?
+        /// The first error of the poll thread's report handling or of the outcomes task (the
+        /// queue failed for good): the feeder task throws it, which ends the drainer.
+        var failure: (any Error)?
         var consecutiveFailures = 0
         var totals = DrainerTotals()
         /// After a transient queue failure (a full disk, a lock held elsewhere): no queue writes
@@ -157,7 +157,7 @@ public final class Drainer: Service, Sendable {
     private func deliver(with producer: KafkaProducer) async throws {
         state.withLock { state in
             state.reportsEnded = false
-            state.reportFailure = nil
+            state.failure = nil
         }
         // Reports are served on the producer's poll thread, which refills the window from there:
         // no task to wake between an acknowledgement and the rows that take its place.
@@ -176,7 +176,15 @@ public final class Drainer: Service, Sendable {
                     let pending = self.state.withLock { !$0.pendingAcknowledgements.isEmpty || !$0.pendingFailures.isEmpty }
                     // Deletions block on SQLite for milliseconds: off the cooperative pool, so
                     // that the reports that free the window are not held up behind them.
-                    if pending { try await NIOThreadPool.singleton.runToCompletion { try self.flushOutcomes() } }
+                    if pending {
+                        do {
+                            try await NIOThreadPool.singleton.runToCompletion { try self.flushOutcomes() }
+                        } catch {
+                            // Acknowledged rows that cannot be deleted: stop, do not feed on.
+                            self.keep(error)
+                            return
+                        }
+                    }
                     if self.state.withLock({ $0.reportsEnded }) { return }
                 }
             }
@@ -194,7 +202,7 @@ public final class Drainer: Service, Sendable {
             if let feedFailure { throw feedFailure }
         }
         try flushOutcomes()
-        if let failure = state.withLock({ $0.reportFailure }) { throw failure }
+        if let failure = state.withLock({ $0.failure }) { throw failure }
         // Whatever was in flight has reported; start again from the oldest row.
         state.withLock { state in
             state.inFlight.removeAll()
@@ -209,7 +217,7 @@ public final class Drainer: Service, Sendable {
         let clock = ContinuousClock()
         var nextMaintenance = clock.now.advanced(by: configuration.maintenanceInterval)
         while !isShuttingDown, producer.fatalError == nil {
-            if let failure = state.withLock({ $0.reportFailure }) { throw failure }
+            if let failure = state.withLock({ $0.failure }) { throw failure }
             if clock.now >= nextMaintenance {
                 try absorbingTransient("checkpoint the queue") {
                     try queue.checkpoint()
@@ -278,7 +286,8 @@ public final class Drainer: Service, Sendable {
 
     /// Serves a batch of delivery reports on the producer's poll thread, then refills the window
     /// from there if it can; otherwise the feeder task is rung to do what is needed (a rewind,
-    /// idle polling at the end of the queue). An error is kept for the feeder task to throw.
+    /// idle polling at the end of the queue). An error is kept (``keep(_:)``) for the feeder task
+    /// to throw.
     private func serve(_ reports: [DeliveryReport], from producer: KafkaProducer) {
         do {
             var roomFreed = false
@@ -294,11 +303,16 @@ public final class Drainer: Service, Sendable {
             }
             if fed == 0 { roomBell.ring() }
         } catch {
-            state.withLock { state in
-                if state.reportFailure == nil { state.reportFailure = error }
-            }
-            roomBell.ring()
+            keep(error)
         }
+    }
+
+    /// Keeps the first failure for the feeder task to throw, and wakes it.
+    private func keep(_ error: any Error) {
+        state.withLock { state in
+            if state.failure == nil { state.failure = error }
+        }
+        roomBell.ring()
     }
 
     /// Whether the in-flight window has room for a refill: a quarter of it in rows and in bytes.

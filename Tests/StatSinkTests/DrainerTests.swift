@@ -274,6 +274,52 @@ struct DrainerTests {
         #expect(fingerprints(firstArrivals.map(\.value)) == fingerprints(written.map(\.value)))
     }
 
+    @Test func acknowledgedRowsThatCannotBeDeletedEndTheDrainerWithTheErrorInsteadOfFeedingOn() async throws {
+        let queue = try openQueue()
+        defer { queue.close() }
+        let sink = sink()
+        let written = try writeSnapshots(30, sink: sink, writer: SinkWriter(sink: sink, queue: queue))
+        var configuration = Self.fast
+        configuration.maxInFlightRows = 2
+        let drainer = Drainer(
+            stream: QueueStream(topic: topic, brokerList: sink.brokerList), queue: queue, properties: sink.producerProperties,
+            configuration: configuration, logger: Logger(label: "test")
+        )
+        // A slow link (90 rows, 2 per 50 ms round trip), so that deletions fail mid-stream.
+        try cluster.setBrokerRoundTrip(-1, milliseconds: 50)
+        defer { try? cluster.setBrokerRoundTrip(-1, milliseconds: 0) }
+        let run = Task { try await drainer.run() }
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .seconds(20))
+        while try queue.statistics().deliveredRows == 0, clock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        // Reads still work; every deletion now fails (not a transient error): the drainer must
+        // stop with that error rather than keep producing rows it cannot account for.
+        let path = directory.appendingPathComponent("queue.db").path
+        try SQLiteShell.run(path, """
+            PRAGMA busy_timeout = 5000;
+            CREATE TRIGGER test_refuses_deletes BEFORE DELETE ON messages BEGIN SELECT RAISE(ABORT, 'deletions refused by the test'); END;
+            """, readOnly: false)
+        let outcome = await withTaskGroup(of: Result<Void, any Error>?.self) { group in
+            group.addTask { await run.result }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(10))
+                return nil
+            }
+            let first = await group.next() ?? nil
+            run.cancel()
+            group.cancelAll()
+            return first
+        }
+        let result = try #require(outcome, "the drainer still ran 10 s after its deletions started failing")
+        #expect(throws: QueueError.self) { try result.get() }
+        #expect(drainer.totals.delivered < written.count, "it stopped mid-stream")
+        try SQLiteShell.run(path, "PRAGMA busy_timeout = 5000; DROP TRIGGER test_refuses_deletes;", readOnly: false)
+        let statistics = try queue.statistics()
+        #expect(statistics.rows + statistics.deliveredRows == written.count, "every row deleted on acknowledgement or still queued")
+    }
+
     @Test func gracefulShutdownWithTheBrokerDownDeletesNothingAndStopsPromptly() async throws {
         let queue = try openQueue()
         defer { queue.close() }
