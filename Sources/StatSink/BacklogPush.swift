@@ -26,13 +26,13 @@ public enum BacklogPush {
         /// More librdkafka properties (security settings for the target, …), applied last. Secret
         /// values never appear in errors.
         public var producerConfig: [ProducerProperty]
-        /// Rows and payload bytes produced and not yet acknowledged, at most. Defaults 1000, 4 MiB.
+        /// Rows and payload bytes produced and not yet acknowledged, at most. Defaults 1000, 3 MiB.
         public var maxInFlightRows: Int
         public var maxInFlightBytes: Int
 
         /// Creates options with the documented defaults.
         public init(brokerList: String, topic: String? = nil, filter: RowFilter = RowFilter(), producerConfig: [ProducerProperty] = [],
-                    maxInFlightRows: Int = 1000, maxInFlightBytes: Int = 4 << 20) {
+                    maxInFlightRows: Int = 1000, maxInFlightBytes: Int = 3 << 20) {
             self.brokerList = brokerList
             self.topic = topic
             self.filter = filter
@@ -245,7 +245,7 @@ private final class Push: Sendable {
                 guard record.id <= last else { return false }
                 seen += 1
                 let id = record.id
-                let value = KafkaMessageBuffer(count: record.valueCount)
+                let value = producer.makeMessageBuffer(count: record.valueCount)
                 try record.readValue(into: value.bytes)
                 state.withLock { state in
                     state.inFlight[id] = (stream, value.count)

@@ -327,9 +327,9 @@ public final class Drainer: Service, Sendable {
         let id = record.id
         let bytes = record.valueCount
         let attempts = record.attempts
-        // Read straight into a buffer librdkafka takes over: the payload is copied once, from
-        // the file into the message.
-        let value = KafkaMessageBuffer(count: bytes)
+        // Read straight into memory lent to librdkafka: the payload is copied once, from the file
+        // into the message, and the memory is reused once the row is reported.
+        let value = producer.makeMessageBuffer(count: bytes)
         try record.readValue(into: value.bytes)
         // In flight before the call: the report may arrive before `produce` returns.
         state.withLock { state in

@@ -3,10 +3,12 @@ public struct DrainerConfiguration: Sendable, Hashable {
     /// Rows produced but not yet reported, at most. Default 1000.
     public var maxInFlightRows: Int
     /// Payload bytes produced but not yet reported, at most (a single larger row still goes).
-    /// Default 4 MiB: enough to keep librdkafka's batches full on a local or LAN link (measured
-    /// no slower than 8 MiB against a loopback broker), small enough that memory stays flat while
-    /// a large backlog drains (librdkafka holds a copy of every row in flight). Raise it for
-    /// links with a long round trip: throughput is at most this window per round trip.
+    /// Default 3 MiB: enough to keep librdkafka's batches full on a local or LAN link (measured
+    /// no slower than 4 MiB against a loopback broker, BENCHMARKS.md), small enough that memory
+    /// stays flat while a large backlog drains: every row in flight is held in memory lent to
+    /// librdkafka (``KafkaProducer/makeMessageBuffer(count:)``), about 1.2 times this window
+    /// once values of different sizes are in flight. Raise it for links with a long round trip:
+    /// throughput is at most this window per round trip.
     public var maxInFlightBytes: Int
     /// Rows read from the queue per query. Default 64.
     public var pageRows: Int
@@ -29,7 +31,7 @@ public struct DrainerConfiguration: Sendable, Hashable {
     /// Creates a configuration with the documented defaults.
     public init(
         maxInFlightRows: Int = 1000,
-        maxInFlightBytes: Int = 4 << 20,
+        maxInFlightBytes: Int = 3 << 20,
         pageRows: Int = 64,
         idlePollInterval: Duration = .milliseconds(100),
         initialBackoff: Duration = .milliseconds(200),

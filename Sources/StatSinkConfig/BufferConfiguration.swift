@@ -20,8 +20,8 @@ public struct BufferConfiguration: Sendable, Hashable {
     public var diskReserveBytes: UInt64
     /// Payload bytes the drainer keeps handed to librdkafka and not yet acknowledged, per stream
     /// (`max_in_flight` in YAML, with a unit; 64 KiB to 1 GiB). Delivery is at most this much per
-    /// round trip to the broker: raise it for a link with a long round trip, at the cost of as
-    /// much memory. Default: 4 MiB.
+    /// round trip to the broker: raise it for a link with a long round trip, at the cost of
+    /// about 1.2 times as much memory. Default: 3 MiB.
     public var maxInFlightBytes: UInt64
     /// The longest wait between delivery retries (`max_retry_backoff` in YAML, a duration from
     /// 100ms to 3600s); while the brokers are unreachable the wait also ends as soon as they answer.
@@ -40,7 +40,7 @@ public struct BufferConfiguration: Sendable, Hashable {
         whenFull: WhenFullPolicy = .dropOldest,
         durability: Durability = .normal,
         diskReserveBytes: UInt64 = 16 << 20,
-        maxInFlightBytes: UInt64 = 4 << 20,
+        maxInFlightBytes: UInt64 = 3 << 20,
         maxRetryBackoff: Duration = .seconds(30)
     ) {
         self.path = path

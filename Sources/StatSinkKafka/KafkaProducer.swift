@@ -105,22 +105,51 @@ public final class KafkaProducer: Sendable {
         try core.produce(id: id, topic: topic, key: key, value: value, headers: headers)
     }
 
-    /// Hands a record whose value is in a buffer of its own to librdkafka, which takes the buffer
-    /// over (and frees it when done) instead of copying it; the key is copied. Throws as
-    /// ``produce(_:)``; the buffer is freed then too.
+    /// A buffer of `count` bytes for a value to produce with
+    /// ``produce(id:topic:key:value:headers:)-(_,_,_,KafkaMessageBuffer,_)``: values of 4 KiB and
+    /// more get memory from this producer's pool, lent to librdkafka and reused once the record
+    /// is reported, so a steady stream of records reuses the same memory whichever thread makes
+    /// them. The pool unmaps its free memory once nothing has been lent for a second.
+    public func makeMessageBuffer(count: Int) -> KafkaMessageBuffer {
+        KafkaMessageBuffer(count: count, from: core.payloadPool)
+    }
+
+    /// Hands a record whose value is in a buffer of its own to librdkafka without copying it: a
+    /// buffer from ``makeMessageBuffer(count:)`` is lent and goes back to the pool once the record
+    /// is reported; a `malloc`ed one (``KafkaMessageBuffer/init(count:)``) is taken over and
+    /// freed by librdkafka. The key is copied. Throws as ``produce(_:)``; the buffer is given
+    /// back or freed then too.
     public func produce(
         id: UInt64, topic: String, key: UnsafeRawBufferPointer, value: consuming KafkaMessageBuffer,
         headers: [(name: String, value: String)]
     ) throws(KafkaError) {
         let count = value.count
-        guard let pointer = value.release() else {
+        let (pointer, chunk) = value.release()
+        guard let pointer else {
             try core.produce(id: id, topic: topic, key: key, value: UnsafeRawBufferPointer(start: nil, count: 0), headers: headers)
             return
         }
+        let bytes = UnsafeRawBufferPointer(start: pointer, count: count)
+        guard let chunk else {
+            do {
+                try core.produce(id: id, topic: topic, key: key, value: bytes, headers: headers, ownership: .transferred)
+            } catch {
+                free(pointer)  // librdkafka takes it over only when it accepts the record
+                throw error
+            }
+            return
+        }
+        guard chunk.pool === core.payloadPool else {
+            // Another producer's pool: only this producer's reports give chunks back.
+            defer { chunk.pool.giveBack(pointer, size: chunk.size) }
+            try core.produce(id: id, topic: topic, key: key, value: bytes, headers: headers, ownership: .copied)
+            return
+        }
+        chunk.pool.lend(pointer, size: chunk.size)
         do {
-            try core.produce(id: id, topic: topic, key: key, value: UnsafeRawBufferPointer(start: pointer, count: count), headers: headers, transfersValue: true)
+            try core.produce(id: id, topic: topic, key: key, value: bytes, headers: headers, ownership: .lent)
         } catch {
-            free(pointer)  // librdkafka takes it over only when it accepts the record
+            chunk.pool.giveBack(pointer, size: chunk.size)  // librdkafka did not take it
             throw error
         }
     }

@@ -53,6 +53,16 @@ final class KafkaProducerCore: Sendable {
         case close
     }
 
+    /// Who owns a record's value once librdkafka accepts it.
+    enum ValueOwnership {
+        /// librdkafka copies it (`RD_KAFKA_MSG_F_COPY`).
+        case copied
+        /// librdkafka takes over the `malloc`ed memory and frees it (`RD_KAFKA_MSG_F_FREE`).
+        case transferred
+        /// A chunk of ``KafkaProducerCore/payloadPool``, lent until the record is reported.
+        case lent
+    }
+
     static let pollIntervalMs: Int32 = 100
     /// How long purged records get to come back before the handle is destroyed regardless.
     static let purgeGrace = Duration.seconds(5)
@@ -64,6 +74,9 @@ final class KafkaProducerCore: Sendable {
     let reports: AsyncStream<[DeliveryReport]>
     let continuation: AsyncStream<[DeliveryReport]>.Continuation
     let logger: Logger
+    /// Memory for values lent to librdkafka. Released after `deinit`'s body has destroyed the
+    /// handle, so the pool never unmaps a chunk librdkafka still reads.
+    let payloadPool = KafkaPayloadPool()
 
     init(properties: KafkaProducerProperties, logger: Logger) throws(KafkaError) {
         guard let configuration = rd_kafka_conf_new() else {
@@ -109,14 +122,14 @@ final class KafkaProducerCore: Sendable {
 
     func produce(
         id: UInt64, topic: String, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer,
-        headers: [(name: String, value: String)], transfersValue: Bool = false
+        headers: [(name: String, value: String)], ownership: ValueOwnership = .copied
     ) throws(KafkaError) {
         try state.withLock { (state: inout State) throws(KafkaError) in
             guard case .open = state.phase, let handle = state.handle else {
                 throw state.fatalError.map(KafkaError.producerFailed) ?? .producerClosed
             }
             let topicHandle = try Self.topic(named: topic, handle: handle, cache: &state.topics)
-            try Self.enqueue(id: id, topicName: topic, key: key, value: value, transfersValue: transfersValue, headers: headers, handle: handle, topic: topicHandle)
+            try Self.enqueue(id: id, topicName: topic, key: key, value: value, ownership: ownership, headers: headers, handle: handle, topic: topicHandle)
             state.inFlight[id, default: 0] += 1
             state.inFlightCount += 1
         }
@@ -131,11 +144,9 @@ final class KafkaProducerCore: Sendable {
         return topic
     }
 
-    /// Hands one record to librdkafka, never blocking: the key is copied; so is the value, unless
-    /// `transfersValue`, when librdkafka takes over the value's `malloc`ed memory if it accepts
-    /// the record (`RD_KAFKA_MSG_F_FREE`).
+    /// Hands one record to librdkafka, never blocking: the key is copied; the value as `ownership` says.
     static func enqueue(
-        id: UInt64, topicName: String, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, transfersValue: Bool = false,
+        id: UInt64, topicName: String, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, ownership: ValueOwnership = .copied,
         headers: [(name: String, value: String)], handle: OpaquePointer, topic: OpaquePointer
     ) throws(KafkaError) {
         let headerList = rd_kafka_headers_new(headers.count)!
@@ -155,7 +166,11 @@ final class KafkaProducerCore: Sendable {
                 arguments[2].vtype = RD_KAFKA_VTYPE_OPAQUE
                 arguments[2].u.ptr = UnsafeMutableRawPointer(bitPattern: UInt(id))  // an id, never a pointer
                 arguments[3].vtype = RD_KAFKA_VTYPE_MSGFLAGS
-                arguments[3].u.i = transfersValue ? RD_KAFKA_MSG_F_FREE : RD_KAFKA_MSG_F_COPY
+                switch ownership {
+                case .copied: arguments[3].u.i = RD_KAFKA_MSG_F_COPY
+                case .transferred: arguments[3].u.i = RD_KAFKA_MSG_F_FREE
+                case .lent: arguments[3].u.i = 0  // librdkafka reads it until the record is reported
+                }
                 arguments[4].vtype = RD_KAFKA_VTYPE_HEADERS
                 arguments[4].u.headers = headerList
                 var count = 5
@@ -272,6 +287,7 @@ final class KafkaProducerCore: Sendable {
             switch nextStep() {
             case .poll(let timeoutMs):
                 serve(queue, handle: handle, timeoutMs: timeoutMs)
+                payloadPool.trimIfIdle()
             case .purge:
                 let result = KafkaErrorCode(rd_kafka_purge(handle, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
                 if result != .noError {
@@ -335,11 +351,16 @@ final class KafkaProducerCore: Sendable {
         }
     }
 
-    /// The reports of a delivery-report event, taken off the in-flight count.
+    /// The reports of a delivery-report event, taken off the in-flight count; the values lent
+    /// for them go back to the pool.
     func deliveryReports(_ event: OpaquePointer) -> [DeliveryReport] {
         var batch: [DeliveryReport] = []
-        batch.reserveCapacity(rd_kafka_event_message_count(event))
+        var payloads: [UnsafeMutableRawPointer] = []
+        let count = rd_kafka_event_message_count(event)
+        batch.reserveCapacity(count)
+        payloads.reserveCapacity(count)
         while let message = rd_kafka_event_message_next(event) {
+            if let payload = message.pointee.payload { payloads.append(payload) }
             let id = UInt64(UInt(bitPattern: message.pointee._private))
             let code = KafkaErrorCode(message.pointee.err)
             let outcome: DeliveryReport.Outcome = code == .noError
@@ -347,6 +368,7 @@ final class KafkaProducerCore: Sendable {
                 : .failed(KafkaDeliveryError(code: code))
             batch.append(DeliveryReport(recordID: id, outcome: outcome))
         }
+        payloadPool.reclaim(payloads)
         let unknown = state.withLock { state in
             var unknown = 0
             for report in batch {
@@ -423,6 +445,8 @@ final class KafkaProducerCore: Sendable {
         for topic in topics { rd_kafka_topic_destroy(topic) }
         rd_kafka_queue_destroy(queue)
         rd_kafka_destroy(handle)
+        payloadPool.reclaimAllLent()
+        payloadPool.trimIfIdle(force: true)
         let (leftover, waiters) = state.withLock { state in
             let taken = (state.inFlight, state.shutdownWaiters)
             state.inFlight = [:]

@@ -146,7 +146,7 @@ struct EffectiveConfigurationTests {
               when_full: drop_oldest
               durability: normal
               disk_reserve: 16MiB
-              max_in_flight: 4MiB
+              max_in_flight: 3MiB
               max_retry_backoff: 30s
             sources:
               synthetic:
