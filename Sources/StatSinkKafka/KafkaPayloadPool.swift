@@ -19,12 +19,14 @@ import Darwin
 /// whatever the thread, and unmapped once nothing has been lent for ``idleTrimDelay``, so the
 /// memory a drain holds is about its window, and the memory comes back when it is over.
 ///
-/// Values smaller than ``smallestPooledBytes`` are not pooled (a page each would waste more than
-/// the heap does).
+/// Values smaller than a page are not pooled (a page each would waste more than the heap does).
+/// Once the producer has closed, the pool maps nothing more and unmaps what it is given back.
 final class KafkaPayloadPool: Sendable {
+    static let pageSize = max(4096, Int(sysconf(Int32(_SC_PAGESIZE))))
     /// The smallest value given a chunk of the pool; smaller ones are `malloc`ed.
-    static let smallestPooledBytes = 4096
-    /// Free chunks kept for reuse, at most; a chunk given back beyond this is unmapped.
+    static let smallestPooledBytes = pageSize
+    /// Free chunks kept for reuse, at least; the pool keeps as much as it has lent at once since
+    /// it was last idle, if that is more (a larger in-flight window), and unmaps the rest.
     static let defaultRetainedBytes = 8 << 20
     /// How long nothing must have been lent before the free chunks are unmapped.
     static let idleTrimDelay = Duration.seconds(1)
@@ -36,6 +38,11 @@ final class KafkaPayloadPool: Sendable {
         var freeBytes = 0
         /// Chunks lent to librdkafka, with their sizes, until their records are reported.
         var lent: [UInt: Int] = [:]
+        var lentBytes = 0
+        /// The most bytes lent at once since the pool was last idle.
+        var mostLentBytes = 0
+        /// The producer has closed: nothing is lent any more.
+        var closed = false
         /// Bytes mapped: free, lent, and held by buffers not produced yet.
         var mappedBytes = 0
         var lastLent = ContinuousClock.now
@@ -43,7 +50,6 @@ final class KafkaPayloadPool: Sendable {
 
     private let state = Mutex(State())
     private let retainedBytes: Int
-    private static let pageSize = max(4096, Int(sysconf(Int32(_SC_PAGESIZE))))
 
     init(retainedBytes: Int = defaultRetainedBytes) {
         self.retainedBytes = retainedBytes
@@ -74,10 +80,11 @@ final class KafkaPayloadPool: Sendable {
     func take(count: Int) -> (chunk: UnsafeMutableRawPointer, size: Int)? {
         guard count >= Self.smallestPooledBytes else { return nil }
         let size = Self.chunkSize(for: count)
-        enum Found { case reused(UInt, size: Int), map }
+        enum Found { case reused(UInt, size: Int), map, closed }
         let found = state.withLock { state -> Found in
             // The smallest free chunk that fits, up to twice the size: values of a snapshot vary
             // in size, and a chunk that would mostly go unused is better left for a larger value.
+            if state.closed { return .closed }
             if let fit = state.free.keys.filter({ $0 >= size && $0 <= 2 * size }).min(), let chunk = state.free[fit]?.popLast() {
                 if state.free[fit]?.isEmpty == true { state.free[fit] = nil }
                 state.freeBytes -= fit
@@ -91,6 +98,8 @@ final class KafkaPayloadPool: Sendable {
             return UnsafeMutableRawPointer(bitPattern: address).map { ($0, size) }
         case .map:
             break
+        case .closed:
+            return nil
         }
         #if canImport(Darwin)
         let flags = MAP_PRIVATE | MAP_ANON
@@ -107,11 +116,21 @@ final class KafkaPayloadPool: Sendable {
     }
 
     /// Marks `chunk` as lent to librdkafka: before the record is produced, since its report may
-    /// come before `rd_kafka_produceva` returns.
+    /// come before `rd_kafka_produceva` returns, and under the producer's lock, after it has
+    /// checked that it is open (so that ``close()`` cannot take back a chunk about to be refused).
     func lend(_ chunk: UnsafeMutableRawPointer, size: Int) {
         state.withLock { state in
             state.lent[UInt(bitPattern: chunk)] = size
+            state.lentBytes += size
+            state.mostLentBytes = max(state.mostLentBytes, state.lentBytes)
             state.lastLent = .now
+        }
+    }
+
+    /// Undoes ``lend(_:size:)`` for a record librdkafka refused; the caller still holds the chunk.
+    func withdraw(_ chunk: UnsafeMutableRawPointer) {
+        state.withLock { state in
+            if let size = state.lent.removeValue(forKey: UInt(bitPattern: chunk)) { state.lentBytes -= size }
         }
     }
 
@@ -122,14 +141,11 @@ final class KafkaPayloadPool: Sendable {
     func reclaim(_ payloads: [UnsafeMutableRawPointer]) {
         guard !payloads.isEmpty else { return }
         let addresses = payloads.map { UInt(bitPattern: $0) }
-        reclaim(addresses: addresses)
-    }
-
-    private func reclaim(addresses: [UInt]) {
         let unmapped = state.withLock { state -> [(UInt, Int)] in
             var unmapped: [(UInt, Int)] = []
             for address in addresses {
                 guard let size = state.lent.removeValue(forKey: address) else { continue }
+                state.lentBytes -= size
                 if !Self.keep(address, size: size, in: &state, retaining: retainedBytes) { unmapped.append((address, size)) }
             }
             return unmapped
@@ -137,26 +153,42 @@ final class KafkaPayloadPool: Sendable {
         for (chunk, size) in unmapped { Self.unmap(chunk, size: size) }
     }
 
-    /// Takes back every chunk still lent: once librdkafka's handle is destroyed, it holds none.
-    func reclaimAllLent() {
-        reclaim(addresses: state.withLock { Array($0.lent.keys) })
+    /// For a closed producer, once librdkafka's handle is destroyed (it holds no chunk then):
+    /// unmaps every chunk lent or free; from now on nothing is mapped, and chunks given back by
+    /// buffers still alive are unmapped.
+    func close() {
+        let released = state.withLock { state -> [(UInt, Int)] in
+            state.closed = true
+            var released = state.lent.map { ($0.key, $0.value) }
+            for (size, chunks) in state.free {
+                released += chunks.map { ($0, size) }
+            }
+            state.mappedBytes -= state.lentBytes + state.freeBytes
+            state.lent = [:]
+            state.lentBytes = 0
+            state.free = [:]
+            state.freeBytes = 0
+            return released
+        }
+        for (chunk, size) in released { Self.unmap(chunk, size: size) }
     }
 
-    /// Takes back a chunk that was not lent after all (its buffer was dropped, or the produce
-    /// failed after ``lend(_:size:)``).
+    /// Takes back a chunk that was never lent, or was withdrawn (its buffer was dropped, or
+    /// librdkafka refused the record).
     func giveBack(_ chunk: UnsafeMutableRawPointer, size: Int) {
         let address = UInt(bitPattern: chunk)
         let kept = state.withLock { state in
-            state.lent[address] = nil
+            assert(state.lent[address] == nil, "a chunk given back while lent")
             return Self.keep(address, size: size, in: &state, retaining: retainedBytes)
         }
         if !kept { Self.unmap(address, size: size) }
     }
 
     /// Files `chunk` as free and returns `true`, or `false` (to be unmapped) when the free
-    /// chunks hold enough.
-    private static func keep(_ chunk: UInt, size: Int, in state: inout State, retaining limit: Int) -> Bool {
-        if state.freeBytes + size > limit {
+    /// chunks hold enough or the pool is closed.
+    private static func keep(_ chunk: UInt, size: Int, in state: inout State, retaining retainedBytes: Int) -> Bool {
+        assert(state.free[size]?.contains(chunk) != true, "a chunk given back twice")
+        if state.closed || state.freeBytes + size > max(retainedBytes, state.mostLentBytes) {
             state.mappedBytes -= size
             return false
         }
@@ -169,11 +201,13 @@ final class KafkaPayloadPool: Sendable {
         munmap(UnsafeMutableRawPointer(bitPattern: chunk), size)
     }
 
-    /// Unmaps the free chunks when nothing is lent and nothing has been for ``idleTrimDelay``
-    /// (or at once when `force`): the memory of a drain goes back once the drain is over.
-    func trimIfIdle(now: ContinuousClock.Instant = .now, force: Bool = false) {
+    /// Unmaps the free chunks when nothing is lent and nothing has been for ``idleTrimDelay``:
+    /// the memory of a drain goes back once the drain is over.
+    func trimIfIdle(now: ContinuousClock.Instant = .now) {
         let released = state.withLock { state -> [Int: [UInt]] in
-            guard state.freeBytes > 0, state.lent.isEmpty, force || now - state.lastLent >= Self.idleTrimDelay else { return [:] }
+            guard state.lent.isEmpty, now - state.lastLent >= Self.idleTrimDelay else { return [:] }
+            state.mostLentBytes = 0
+            guard state.freeBytes > 0 else { return [:] }
             let released = state.free
             state.mappedBytes -= state.freeBytes
             state.free = [:]
@@ -187,6 +221,6 @@ final class KafkaPayloadPool: Sendable {
 
     /// Bytes mapped now, and the parts of it that are free and lent.
     var usage: (mapped: Int, free: Int, lent: Int) {
-        state.withLock { state in (state.mappedBytes, state.freeBytes, state.lent.values.reduce(0, +)) }
+        state.withLock { state in (state.mappedBytes, state.freeBytes, state.lentBytes) }
     }
 }

@@ -145,11 +145,10 @@ public final class KafkaProducer: Sendable {
             try core.produce(id: id, topic: topic, key: key, value: bytes, headers: headers, ownership: .copied)
             return
         }
-        chunk.pool.lend(pointer, size: chunk.size)
         do {
-            try core.produce(id: id, topic: topic, key: key, value: bytes, headers: headers, ownership: .lent)
+            try core.produce(id: id, topic: topic, key: key, value: bytes, headers: headers, ownership: .lent(chunkSize: chunk.size))
         } catch {
-            chunk.pool.giveBack(pointer, size: chunk.size)  // librdkafka did not take it
+            chunk.pool.giveBack(pointer, size: chunk.size)  // not lent: refused, or the producer closed
             throw error
         }
     }

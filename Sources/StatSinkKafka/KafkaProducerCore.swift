@@ -59,8 +59,8 @@ final class KafkaProducerCore: Sendable {
         case copied
         /// librdkafka takes over the `malloc`ed memory and frees it (`RD_KAFKA_MSG_F_FREE`).
         case transferred
-        /// A chunk of ``KafkaProducerCore/payloadPool``, lent until the record is reported.
-        case lent
+        /// A chunk of ``KafkaProducerCore/payloadPool`` (of this size), lent until the record is reported.
+        case lent(chunkSize: Int)
     }
 
     static let pollIntervalMs: Int32 = 100
@@ -129,7 +129,19 @@ final class KafkaProducerCore: Sendable {
                 throw state.fatalError.map(KafkaError.producerFailed) ?? .producerClosed
             }
             let topicHandle = try Self.topic(named: topic, handle: handle, cache: &state.topics)
-            try Self.enqueue(id: id, topicName: topic, key: key, value: value, ownership: ownership, headers: headers, handle: handle, topic: topicHandle)
+            // Lent only now, while open: `close` takes back every lent chunk once the handle is gone.
+            var lent: UnsafeMutableRawPointer?
+            if case .lent(let size) = ownership, let base = value.baseAddress {
+                let chunk = UnsafeMutableRawPointer(mutating: base)
+                payloadPool.lend(chunk, size: size)
+                lent = chunk
+            }
+            do throws(KafkaError) {
+                try Self.enqueue(id: id, topicName: topic, key: key, value: value, ownership: ownership, headers: headers, handle: handle, topic: topicHandle)
+            } catch {
+                if let lent { payloadPool.withdraw(lent) }
+                throw error
+            }
             state.inFlight[id, default: 0] += 1
             state.inFlightCount += 1
         }
@@ -342,8 +354,8 @@ final class KafkaProducerCore: Sendable {
                 break
             }
             // Destroying the event frees the reported messages and the payloads librdkafka took
-            // over: before the reports are handed on, so that a handler producing more reuses
-            // that memory rather than growing the heap by another batch.
+            // over (lent ones went back to the pool already): before the reports are handed on, so
+            // that a handler producing more reuses that memory rather than growing the heap.
             rd_kafka_event_destroy(event)
             if let reports { hand(reports) }
             served += 1
@@ -445,8 +457,7 @@ final class KafkaProducerCore: Sendable {
         for topic in topics { rd_kafka_topic_destroy(topic) }
         rd_kafka_queue_destroy(queue)
         rd_kafka_destroy(handle)
-        payloadPool.reclaimAllLent()
-        payloadPool.trimIfIdle(force: true)
+        payloadPool.close()
         let (leftover, waiters) = state.withLock { state in
             let taken = (state.inFlight, state.shutdownWaiters)
             state.inFlight = [:]
