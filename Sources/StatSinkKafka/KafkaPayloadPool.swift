@@ -85,7 +85,11 @@ final class KafkaPayloadPool: Sendable {
             // The smallest free chunk that fits, up to twice the size: values of a snapshot vary
             // in size, and a chunk that would mostly go unused is better left for a larger value.
             if state.closed { return .closed }
-            if let fit = state.free.keys.filter({ $0 >= size && $0 <= 2 * size }).min(), let chunk = state.free[fit]?.popLast() {
+            var fit: Int?
+            for candidate in state.free.keys where candidate >= size && candidate <= 2 * size && candidate < (fit ?? .max) {
+                fit = candidate
+            }
+            if let fit, let chunk = state.free[fit]?.popLast() {
                 if state.free[fit]?.isEmpty == true { state.free[fit] = nil }
                 state.freeBytes -= fit
                 return .reused(chunk, size: fit)
