@@ -5,7 +5,7 @@ import Synchronization
 import StatSink
 import StatSinkCodec
 import StatSinkConfig
-import StatSinkKafka
+@testable import StatSinkKafka
 import StatSinkModel
 import StatSinkQueue
 import StatSinkTestKit
@@ -59,6 +59,13 @@ struct DrainerTests {
         return written
     }
 
+    /// Whether every value is large enough to be read into memory the producer lends to
+    /// librdkafka and reuses (``KafkaPayloadPool``), so that delete-on-acknowledgement and no loss
+    /// are shown for that path, not for values librdkafka copies.
+    static func lentFromThePool(_ written: [KafkaMessage]) -> Bool {
+        written.allSatisfy { $0.value.count >= KafkaPayloadPool.smallestPooledBytes }
+    }
+
     /// Runs `drainer` until `condition` holds (or `timeout`), then stops it.
     func drain(_ drainer: Drainer, until condition: @escaping @Sendable () throws -> Bool, timeout: Duration = .seconds(30)) async throws -> Bool {
         let task = Task { try await drainer.run() }
@@ -89,6 +96,7 @@ struct DrainerTests {
         let sink = sink()
         let written = try writeSnapshots(5, sink: sink, writer: SinkWriter(sink: sink, queue: queue))
         #expect(written.count == 15)
+        #expect(Self.lentFromThePool(written), "\(written.map(\.value.count))")
         let drainer = Drainer(stream: QueueStream(topic: topic, brokerList: sink.brokerList), queue: queue, properties: sink.producerProperties, configuration: Self.fast, logger: Logger(label: "test"))
         #expect(try await drain(drainer) { try queue.statistics().rows == 0 })
         #expect(drainer.totals.delivered == 15)
@@ -106,6 +114,7 @@ struct DrainerTests {
         let writer = try SinkWriter(sink: sink, queue: queue)
         try cluster.setBrokerDown(1)
         let written = try writeSnapshots(4, sink: sink, writer: writer)
+        #expect(Self.lentFromThePool(written), "\(written.map(\.value.count))")
         let drainer = Drainer(stream: QueueStream(topic: topic, brokerList: sink.brokerList), queue: queue, properties: sink.producerProperties, configuration: Self.fast, logger: Logger(label: "test"))
         let task = Task { try await drainer.run() }
         // Twice message.timeout.ms: every attempt in this window fails.
@@ -212,6 +221,7 @@ struct DrainerTests {
         configuration.maxInFlightRows = 4
         let firstQueue = try openQueue()
         let written = try writeSnapshots(60, sink: sink, writer: SinkWriter(sink: sink, queue: firstQueue))
+        #expect(Self.lentFromThePool(written), "\(written.map(\.value.count))")
         let first = Drainer(stream: stream, queue: firstQueue, properties: sink.producerProperties, configuration: configuration, logger: Logger(label: "test"))
         // Stop part-way: a slow link (4 rows per 50 ms round trip, 180 rows) so that part-way is
         // long enough to be seen, even by a check that runs late on a loaded machine (the
@@ -245,6 +255,7 @@ struct DrainerTests {
         // 90 rows, over two seconds at the link below: the kill lands mid-stream even when the
         // check runs late on a loaded machine.
         let written = try writeSnapshots(30, sink: sink, writer: SinkWriter(sink: sink, queue: queue))
+        #expect(Self.lentFromThePool(written), "\(written.map(\.value.count))")
         let producers = Mutex<[KafkaProducer]>([])
         var configuration = Self.fast
         configuration.maxInFlightRows = 2
